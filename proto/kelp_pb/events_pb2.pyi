@@ -1,0 +1,117 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class NodeJoined(_message.Message):
+    __slots__ = ("node_id", "public_url", "grpc_port", "data_center", "rack", "max_volume_count", "time_ns")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_URL_FIELD_NUMBER: _ClassVar[int]
+    GRPC_PORT_FIELD_NUMBER: _ClassVar[int]
+    DATA_CENTER_FIELD_NUMBER: _ClassVar[int]
+    RACK_FIELD_NUMBER: _ClassVar[int]
+    MAX_VOLUME_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    public_url: str
+    grpc_port: int
+    data_center: str
+    rack: str
+    max_volume_count: int
+    time_ns: int
+    def __init__(self, node_id: _Optional[str] = ..., public_url: _Optional[str] = ..., grpc_port: _Optional[int] = ..., data_center: _Optional[str] = ..., rack: _Optional[str] = ..., max_volume_count: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class NodeLeft(_message.Message):
+    __slots__ = ("node_id", "time_ns")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    time_ns: int
+    def __init__(self, node_id: _Optional[str] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class VolumeAdded(_message.Message):
+    __slots__ = ("volume_id", "node_id", "collection", "replica_placement", "ttl", "version", "read_only", "disk_type")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_PLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    DISK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    node_id: str
+    collection: str
+    replica_placement: int
+    ttl: int
+    version: int
+    read_only: bool
+    disk_type: str
+    def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., collection: _Optional[str] = ..., replica_placement: _Optional[int] = ..., ttl: _Optional[int] = ..., version: _Optional[int] = ..., read_only: _Optional[bool] = ..., disk_type: _Optional[str] = ...) -> None: ...
+
+class VolumeRemoved(_message.Message):
+    __slots__ = ("volume_id", "node_id")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    node_id: str
+    def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ...) -> None: ...
+
+class VolumeStateChanged(_message.Message):
+    __slots__ = ("volume_id", "node_id", "read_only", "full")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    node_id: str
+    read_only: bool
+    full: bool
+    def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., read_only: _Optional[bool] = ..., full: _Optional[bool] = ...) -> None: ...
+
+class SequenceReserved(_message.Message):
+    __slots__ = ("up_to",)
+    UP_TO_FIELD_NUMBER: _ClassVar[int]
+    up_to: int
+    def __init__(self, up_to: _Optional[int] = ...) -> None: ...
+
+class MaxVolumeIdAdvanced(_message.Message):
+    __slots__ = ("max_volume_id",)
+    MAX_VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    max_volume_id: int
+    def __init__(self, max_volume_id: _Optional[int] = ...) -> None: ...
+
+class CollectionDeleted(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted")
+    NODE_JOINED_FIELD_NUMBER: _ClassVar[int]
+    NODE_LEFT_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_ADDED_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_STATE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    MAX_VOLUME_ID_ADVANCED_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_DELETED_FIELD_NUMBER: _ClassVar[int]
+    node_joined: NodeJoined
+    node_left: NodeLeft
+    volume_added: VolumeAdded
+    volume_removed: VolumeRemoved
+    volume_state_changed: VolumeStateChanged
+    sequence_reserved: SequenceReserved
+    max_volume_id_advanced: MaxVolumeIdAdvanced
+    collection_deleted: CollectionDeleted
+    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ...) -> None: ...
+
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
