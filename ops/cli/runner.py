@@ -1,0 +1,179 @@
+"""Run one or more kelp servers in a single asyncio event loop until SIGTERM or SIGINT.
+
+A subcommand hands `run()` a start function that starts its servers through a `ServerGroup`
+(which remembers them in start order); `run()` then waits for a signal and stops them in reverse
+order within `STOP_DEADLINE_SECONDS`, so `kill <pid>` always ends a kelp process promptly with
+status 0 (SeaweedFS's `weed server` can hang on SIGTERM; kelp must not). A second signal while
+stopping exits at once. The loop is uvloop when installed (kelp_http.eventloop). Also here:
+the flags every server process shares (-pidFile, -logLevel, -config.dir) and logging set-up.
+
+Imports no kelp server module: subcommands pass their serve() calls in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
+
+from kelp_http.eventloop import run as run_event_loop
+from ops.cli.flags import Flags, FlagSet, exit_with_error
+
+log = logging.getLogger(__name__)
+
+# Long enough for a volume server to close its files and a master to flush its journal on a
+# loaded two-core machine, short enough that supervisors and tests never need kill -9.
+STOP_DEADLINE_SECONDS = 8.0
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class RunningServer(Protocol):
+    """What a component's serve() returns once it listens (see the serve() contract)."""
+
+    @property
+    def http_port(self) -> int: ...
+
+    @property
+    def grpc_port(self) -> int: ...
+
+    async def stop(self) -> None: ...
+
+
+class ServerGroup:
+    """The servers one process runs, in start order, for stopping in reverse."""
+
+    def __init__(self) -> None:
+        self._servers: list[tuple[str, RunningServer]] = []
+
+    async def start(self, name: str, starting: Awaitable[RunningServer]) -> RunningServer:
+        server = await starting
+        self._servers.append((name, server))
+        log.info("ready component=%s http_port=%d grpc_port=%d", name, server.http_port, server.grpc_port)
+        return server
+
+    async def stop_all(self) -> bool:
+        """Stop every server, newest first; False if one of them failed to stop."""
+        clean = True
+        while self._servers:
+            name, server = self._servers.pop()
+            try:
+                await server.stop()
+            except Exception:
+                log.exception("stop failed component=%s", name)
+                clean = False
+            else:
+                log.info("stopped component=%s", name)
+        return clean
+
+
+StartFunction = Callable[[ServerGroup], Awaitable[None]]
+
+
+def add_process_flags(flag_set: FlagSet) -> None:
+    """Flags every server subcommand takes."""
+    flag_set.string("pidFile", "", "write the process id to this file while running (kelp)")
+    flag_set.string("logLevel", "info", "least severe log level printed to stderr (kelp)", choices=LOG_LEVELS)
+    flag_set.string(
+        "config.dir", "", "where master.toml/security.toml are; empty: ., ~/.seaweedfs, /etc/seaweedfs"
+    )
+
+
+def run(start: StartFunction, flags: Flags) -> int:
+    """Start, serve until a signal, stop; the process exit status. Call setup_logging first."""
+    pid_file = Path(flags.text("pidFile")) if flags.text("pidFile") else None
+    if pid_file is not None:
+        pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        status = run_event_loop(_serve(start))
+    finally:
+        if pid_file is not None:
+            with contextlib.suppress(OSError):
+                if pid_file.read_text().strip() == str(os.getpid()):
+                    pid_file.unlink()
+    _exit_if_threads_linger(status)
+    return status
+
+
+def make_dirs_or_exit(command: str, *dirs: str) -> None:
+    """Create data directories up front, so a bad path is one clear line (exit 2)."""
+    for path in dirs:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as err:
+            exit_with_error(f"kelp {command}: cannot create directory {path}: {err.strerror}")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
+
+
+async def _serve(start: StartFunction) -> int:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stopping.is_set():
+            log.warning("second signal=%s while stopping: exiting now", signal.Signals(signum).name)
+            os._exit(1)
+        log.info("stopping signal=%s", signal.Signals(signum).name)
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    group = ServerGroup()
+    starting = asyncio.ensure_future(start(group))
+    waiting = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        status = 0
+        if starting.done():
+            error = starting.exception()
+            if error is not None:
+                log.error("cannot start: %s", _describe(error), exc_info=not isinstance(error, OSError))
+                status = 1
+            else:
+                await waiting
+        else:  # a signal arrived while still starting: abandon the start
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+        try:
+            async with asyncio.timeout(STOP_DEADLINE_SECONDS):
+                clean = await group.stop_all()
+        except TimeoutError:
+            log.error("stop took longer than %.0f s; exiting anyway", STOP_DEADLINE_SECONDS)
+            return 1
+        return status if clean else 1
+    finally:
+        waiting.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        where = f" {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _exit_if_threads_linger(status: int) -> None:
+    """Non-daemon threads (a Raft or gRPC thread a component forgot) would keep the process
+    alive after a clean stop; name them and leave anyway, so SIGTERM always ends the process."""
+    lingering = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if lingering:
+        log.warning("exiting with non-daemon threads still running threads=%s", ",".join(lingering))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
