@@ -87,9 +87,10 @@ class NotLeader(MasterError):
     """This master is not the Raft leader: proxy the request to `leader` (HTTP "host:port"),
     or 503 when `leader` is None (no leader known, election in progress)."""
 
-    def __init__(self, leader: str | None) -> None:
-        super().__init__(f"not the leader; leader is {leader or 'unknown'}")
+    def __init__(self, leader: str | None, reason: str = "") -> None:
+        super().__init__(f"not the leader ({reason or 'follower'}); leader is {leader or 'unknown'}")
         self.leader = leader
+        self.reason = reason  # why the log refused: follower, commit timed out, leader changed
 
 
 class WarmingUp(MasterError):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/events.proto\x12\x07kelp.v1\"\x92\x01\n\nNodeJoined\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x12\n\npublic_url\x18\x02 \x01(\t\x12\x11\n\tgrpc_port\x18\x03 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x04 \x01(\t\x12\x0c\n\x04rack\x18\x05 \x01(\t\x12\x18\n\x10max_volume_count\x18\x06 \x01(\r\x12\x0f\n\x07time_ns\x18\x07 \x01(\x03\",\n\x08NodeLeft\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\"\xa4\x01\n\x0bVolumeAdded\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x12\n\ncollection\x18\x03 \x01(\t\x12\x19\n\x11replica_placement\x18\x04 \x01(\r\x12\x0b\n\x03ttl\x18\x05 \x01(\r\x12\x0f\n\x07version\x18\x06 \x01(\r\x12\x11\n\tread_only\x18\x07 \x01(\x08\x12\x11\n\tdisk_type\x18\x08 \x01(\t\"3\n\rVolumeRemoved\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"Y\n\x12VolumeStateChanged\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x11\n\tread_only\x18\x03 \x01(\x08\x12\x0c\n\x04\x66ull\x18\x04 \x01(\x08\"!\n\x10SequenceReserved\x12\r\n\x05up_to\x18\x01 \x01(\x04\",\n\x13MaxVolumeIdAdvanced\x12\x15\n\rmax_volume_id\x18\x01 \x01(\r\"!\n\x11\x43ollectionDeleted\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xb2\x03\n\x05\x45vent\x12*\n\x0bnode_joined\x18\x01 \x01(\x0b\x32\x13.kelp.v1.NodeJoinedH\x00\x12&\n\tnode_left\x18\x02 \x01(\x0b\x32\x11.kelp.v1.NodeLeftH\x00\x12,\n\x0cvolume_added\x18\x03 \x01(\x0b\x32\x14.kelp.v1.VolumeAddedH\x00\x12\x30\n\x0evolume_removed\x18\x04 \x01(\x0b\x32\x16.kelp.v1.VolumeRemovedH\x00\x12;\n\x14volume_state_changed\x18\x05 \x01(\x0b\x32\x1b.kelp.v1.VolumeStateChangedH\x00\x12\x36\n\x11sequence_reserved\x18\x06 \x01(\x0b\x32\x19.kelp.v1.SequenceReservedH\x00\x12>\n\x16max_volume_id_advanced\x18\x07 \x01(\x0b\x32\x1c.kelp.v1.MaxVolumeIdAdvancedH\x00\x12\x38\n\x12\x63ollection_deleted\x18\x08 \x01(\x0b\x32\x1a.kelp.v1.CollectionDeletedH\x00\x42\x06\n\x04kind\",\n\nEventBatch\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.kelp.v1.Eventb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/events.proto\x12\x07kelp.v1\"\xa5\x01\n\nNodeJoined\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x12\n\npublic_url\x18\x02 \x01(\t\x12\x11\n\tgrpc_port\x18\x03 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x04 \x01(\t\x12\x0c\n\x04rack\x18\x05 \x01(\t\x12\x18\n\x10max_volume_count\x18\x06 \x01(\r\x12\x0f\n\x07time_ns\x18\x07 \x01(\x03\x12\x11\n\tdisk_type\x18\x08 \x01(\t\",\n\x08NodeLeft\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07time_ns\x18\x02 \x01(\x03\"\xa4\x01\n\x0bVolumeAdded\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x12\n\ncollection\x18\x03 \x01(\t\x12\x19\n\x11replica_placement\x18\x04 \x01(\r\x12\x0b\n\x03ttl\x18\x05 \x01(\r\x12\x0f\n\x07version\x18\x06 \x01(\r\x12\x11\n\tread_only\x18\x07 \x01(\x08\x12\x11\n\tdisk_type\x18\x08 \x01(\t\"3\n\rVolumeRemoved\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"Y\n\x12VolumeStateChanged\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x11\n\tread_only\x18\x03 \x01(\x08\x12\x0c\n\x04\x66ull\x18\x04 \x01(\x08\"B\n\x10SequenceReserved\x12\r\n\x05up_to\x18\x01 \x01(\x04\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\x12\x10\n\x08\x61t_least\x18\x03 \x01(\x04\";\n\x13MaxVolumeIdAdvanced\x12\x15\n\rmax_volume_id\x18\x01 \x01(\r\x12\r\n\x05\x63ount\x18\x02 \x01(\r\"!\n\x11\x43ollectionDeleted\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xb2\x03\n\x05\x45vent\x12*\n\x0bnode_joined\x18\x01 \x01(\x0b\x32\x13.kelp.v1.NodeJoinedH\x00\x12&\n\tnode_left\x18\x02 \x01(\x0b\x32\x11.kelp.v1.NodeLeftH\x00\x12,\n\x0cvolume_added\x18\x03 \x01(\x0b\x32\x14.kelp.v1.VolumeAddedH\x00\x12\x30\n\x0evolume_removed\x18\x04 \x01(\x0b\x32\x16.kelp.v1.VolumeRemovedH\x00\x12;\n\x14volume_state_changed\x18\x05 \x01(\x0b\x32\x1b.kelp.v1.VolumeStateChangedH\x00\x12\x36\n\x11sequence_reserved\x18\x06 \x01(\x0b\x32\x19.kelp.v1.SequenceReservedH\x00\x12>\n\x16max_volume_id_advanced\x18\x07 \x01(\x0b\x32\x1c.kelp.v1.MaxVolumeIdAdvancedH\x00\x12\x38\n\x12\x63ollection_deleted\x18\x08 \x01(\x0b\x32\x1a.kelp.v1.CollectionDeletedH\x00\x42\x06\n\x04kind\",\n\nEventBatch\x12\x1e\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0e.kelp.v1.Event\"@\n\rStateSnapshot\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x1e\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x0e.kelp.v1.Eventb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,23 +32,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kelp_pb.events_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NODEJOINED']._serialized_start=34
-  _globals['_NODEJOINED']._serialized_end=180
-  _globals['_NODELEFT']._serialized_start=182
-  _globals['_NODELEFT']._serialized_end=226
-  _globals['_VOLUMEADDED']._serialized_start=229
-  _globals['_VOLUMEADDED']._serialized_end=393
-  _globals['_VOLUMEREMOVED']._serialized_start=395
-  _globals['_VOLUMEREMOVED']._serialized_end=446
-  _globals['_VOLUMESTATECHANGED']._serialized_start=448
-  _globals['_VOLUMESTATECHANGED']._serialized_end=537
-  _globals['_SEQUENCERESERVED']._serialized_start=539
-  _globals['_SEQUENCERESERVED']._serialized_end=572
-  _globals['_MAXVOLUMEIDADVANCED']._serialized_start=574
-  _globals['_MAXVOLUMEIDADVANCED']._serialized_end=618
-  _globals['_COLLECTIONDELETED']._serialized_start=620
-  _globals['_COLLECTIONDELETED']._serialized_end=653
-  _globals['_EVENT']._serialized_start=656
-  _globals['_EVENT']._serialized_end=1090
-  _globals['_EVENTBATCH']._serialized_start=1092
-  _globals['_EVENTBATCH']._serialized_end=1136
+  _globals['_NODEJOINED']._serialized_end=199
+  _globals['_NODELEFT']._serialized_start=201
+  _globals['_NODELEFT']._serialized_end=245
+  _globals['_VOLUMEADDED']._serialized_start=248
+  _globals['_VOLUMEADDED']._serialized_end=412
+  _globals['_VOLUMEREMOVED']._serialized_start=414
+  _globals['_VOLUMEREMOVED']._serialized_end=465
+  _globals['_VOLUMESTATECHANGED']._serialized_start=467
+  _globals['_VOLUMESTATECHANGED']._serialized_end=556
+  _globals['_SEQUENCERESERVED']._serialized_start=558
+  _globals['_SEQUENCERESERVED']._serialized_end=624
+  _globals['_MAXVOLUMEIDADVANCED']._serialized_start=626
+  _globals['_MAXVOLUMEIDADVANCED']._serialized_end=685
+  _globals['_COLLECTIONDELETED']._serialized_start=687
+  _globals['_COLLECTIONDELETED']._serialized_end=720
+  _globals['_EVENT']._serialized_start=723
+  _globals['_EVENT']._serialized_end=1157
+  _globals['_EVENTBATCH']._serialized_start=1159
+  _globals['_EVENTBATCH']._serialized_end=1203
+  _globals['_STATESNAPSHOT']._serialized_start=1205
+  _globals['_STATESNAPSHOT']._serialized_end=1269
 # @@protoc_insertion_point(module_scope)

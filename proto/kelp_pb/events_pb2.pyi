@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class NodeJoined(_message.Message):
-    __slots__ = ("node_id", "public_url", "grpc_port", "data_center", "rack", "max_volume_count", "time_ns")
+    __slots__ = ("node_id", "public_url", "grpc_port", "data_center", "rack", "max_volume_count", "time_ns", "disk_type")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_URL_FIELD_NUMBER: _ClassVar[int]
     GRPC_PORT_FIELD_NUMBER: _ClassVar[int]
@@ -15,6 +15,7 @@ class NodeJoined(_message.Message):
     RACK_FIELD_NUMBER: _ClassVar[int]
     MAX_VOLUME_COUNT_FIELD_NUMBER: _ClassVar[int]
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    DISK_TYPE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     public_url: str
     grpc_port: int
@@ -22,7 +23,8 @@ class NodeJoined(_message.Message):
     rack: str
     max_volume_count: int
     time_ns: int
-    def __init__(self, node_id: _Optional[str] = ..., public_url: _Optional[str] = ..., grpc_port: _Optional[int] = ..., data_center: _Optional[str] = ..., rack: _Optional[str] = ..., max_volume_count: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+    disk_type: str
+    def __init__(self, node_id: _Optional[str] = ..., public_url: _Optional[str] = ..., grpc_port: _Optional[int] = ..., data_center: _Optional[str] = ..., rack: _Optional[str] = ..., max_volume_count: _Optional[int] = ..., time_ns: _Optional[int] = ..., disk_type: _Optional[str] = ...) -> None: ...
 
 class NodeLeft(_message.Message):
     __slots__ = ("node_id", "time_ns")
@@ -73,16 +75,22 @@ class VolumeStateChanged(_message.Message):
     def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., read_only: _Optional[bool] = ..., full: _Optional[bool] = ...) -> None: ...
 
 class SequenceReserved(_message.Message):
-    __slots__ = ("up_to",)
+    __slots__ = ("up_to", "count", "at_least")
     UP_TO_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    AT_LEAST_FIELD_NUMBER: _ClassVar[int]
     up_to: int
-    def __init__(self, up_to: _Optional[int] = ...) -> None: ...
+    count: int
+    at_least: int
+    def __init__(self, up_to: _Optional[int] = ..., count: _Optional[int] = ..., at_least: _Optional[int] = ...) -> None: ...
 
 class MaxVolumeIdAdvanced(_message.Message):
-    __slots__ = ("max_volume_id",)
+    __slots__ = ("max_volume_id", "count")
     MAX_VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     max_volume_id: int
-    def __init__(self, max_volume_id: _Optional[int] = ...) -> None: ...
+    count: int
+    def __init__(self, max_volume_id: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
 
 class CollectionDeleted(_message.Message):
     __slots__ = ("name",)
@@ -115,3 +123,11 @@ class EventBatch(_message.Message):
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[Event]
     def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class StateSnapshot(_message.Message):
+    __slots__ = ("version", "events")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,407 @@
+"""The Raft event log: pysyncobj glue, and an in-memory log with the same interface for tests.
+
+This is the ONLY module that touches pysyncobj. Its tick thread applies committed entries
+(an `EventBatch` each) to `MasterState` under `EventLog.lock`; every other thread reads the
+state holding that lock. Appends are pipelined: `append(events)` queues the events, all events
+queued during one turn of the asyncio loop become ONE log entry, and the caller's future is
+resolved from pysyncobj's commit callback through `loop.call_soon_threadsafe`. So a burst of
+requests costs one Raft round trip, and no caller blocks a thread.
+
+Files in `-mdir`: `raft.journal` (+ `.meta`: term and vote) holds the log, `raft.snapshot` the
+compacted state (format below). A master restarted on the same `-mdir` replays both.
+
+Raft port convention: the Raft transport (pysyncobj's own TCP) listens on
+`raft_port` if configured, else HTTP port + 20000 (9333 -> 29333; the gRPC port is
+HTTP + 10000). `-peers` lists masters by HTTP "host:port"; their Raft addresses follow the
+same convention, so every master must use it (or all set matching `raft_port`s in a later
+peers syntax). A cluster of one whose HTTP port + 20000 does not fit in 16 bits (a test
+binding port 0) takes a free port instead, and ignores the membership recorded in its
+snapshot, so a changed port never turns it into a two-node cluster without a quorum.
+
+Snapshot file format, version 1 (all integers big-endian):
+    offset 0   8 bytes  magic b"KELPSNAP"
+    offset 8   4 bytes  format version (1)
+    offset 12  8 bytes  length N of the state
+    offset 20  N bytes  `MasterState.to_bytes()` (a kelp.v1.StateSnapshot)
+    offset 20+N         pickle of pysyncobj's raft data (last applied entries, cluster members)
+
+pysyncobj 0.3.17 durability, as read in its source: entries go to an mmap'ed journal that is
+flushed only on clean shutdown; the commit index is saved about once a second. A kill -9
+keeps everything (the page cache has it); a power loss may not. (Issue 3 adds an fsync'ing
+journal option.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pickle
+import socket
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kelp_pb import events_pb2
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
+
+from controlplane.master.errors import NotLeader
+from controlplane.master.state import MasterState
+
+log = logging.getLogger(__name__)
+
+RAFT_PORT_OFFSET = 20000
+JOURNAL_NAME = "raft.journal"
+SNAPSHOT_NAME = "raft.snapshot"
+SNAPSHOT_MAGIC = b"KELPSNAP"
+SNAPSHOT_FORMAT_VERSION = 1
+_SNAPSHOT_HEADER = struct.Struct(">8sIQ")
+
+# How long an append may wait for its commit before the caller is told the log is
+# unavailable: longer than a failover (0.7-1.9 s measured), short enough that an HTTP client
+# gets an answer instead of hanging.
+APPEND_TIMEOUT_SECONDS = 5.0
+
+# How long start() waits for a cluster of one to elect itself and replay its journal.
+READY_TIMEOUT_SECONDS = 15.0
+
+_FAILURES = {
+    FAIL_REASON.QUEUE_FULL: "raft command queue full",
+    FAIL_REASON.MISSING_LEADER: "no leader",
+    FAIL_REASON.DISCARDED: "entry discarded by a new leader",
+    FAIL_REASON.NOT_LEADER: "leadership lost before commit",
+    FAIL_REASON.LEADER_CHANGED: "leader changed before commit",
+    FAIL_REASON.REQUEST_DENIED: "request denied",
+    FAIL_REASON.UNKNOWN_OUTCOME: "unknown outcome",
+}
+
+
+def raft_port_for(http_port: int, raft_port: int = 0) -> int:
+    """The Raft port of a master: `raft_port` if set, else HTTP port + 20000."""
+    return raft_port or http_port + RAFT_PORT_OFFSET
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class LogStatus:
+    is_leader: bool
+    leader: str | None  # leader's HTTP "host:port"
+    term: int
+    commit_index: int
+    applied_index: int
+    members: tuple[str, ...]  # HTTP "host:port" of every master, self included
+
+
+class EventLog(Protocol):
+    """What the core needs from a log. `state` may only be read holding `lock`."""
+
+    state: MasterState
+    lock: threading.RLock
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def is_leader(self) -> bool: ...
+
+    def leader(self) -> str | None: ...
+
+    def term(self) -> int: ...
+
+    def append(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
+        """Queue events; the future resolves, once they are committed and applied, to what
+        applying each returned (see `MasterState.apply`), or fails with NotLeader."""
+        ...
+
+    def status(self) -> LogStatus: ...
+
+
+async def commit(
+    log_: EventLog, events: Sequence[events_pb2.Event], timeout: float = APPEND_TIMEOUT_SECONDS
+) -> list[int | None]:
+    """Append and wait for the commit, bounded by `timeout` (then NotLeader)."""
+    fut = log_.append(events)
+    try:
+        return await asyncio.wait_for(asyncio.shield(fut), timeout)
+    except TimeoutError as err:
+        raise NotLeader(log_.leader(), "commit timed out") from err
+
+
+class _Batcher:
+    """Collects the events appended during one loop turn into one entry."""
+
+    def __init__(self, submit: Any) -> None:
+        self._submit = submit  # submit(data: bytes, on_done(results | None, error | None))
+        self._pending: list[tuple[list[events_pb2.Event], asyncio.Future[list[int | None]]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        fut: asyncio.Future[list[int | None]] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((list(events), fut))
+        return fut
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        batch = events_pb2.EventBatch(events=[e for evs, _ in pending for e in evs])
+        loop = self._loop
+        assert loop is not None
+
+        def resolve(results: list[int | None] | None, error: Exception | None) -> None:
+            at = 0
+            for evs, fut in pending:
+                if fut.done():
+                    continue
+                if error is not None or results is None:
+                    fut.set_exception(error or NotLeader(None, "no result"))
+                else:
+                    fut.set_result(results[at : at + len(evs)])
+                at += len(evs)
+
+        def on_done(results: list[int | None] | None, error: Exception | None) -> None:
+            # pysyncobj's thread (or the loop, for the memory log)
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+                loop.call_soon_threadsafe(resolve, results, error)
+
+        self._submit(batch.SerializeToString(), on_done)
+
+
+class _Replica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
+    """pysyncobj's state machine: one replicated method folding an EventBatch."""
+
+    def __init__(
+        self,
+        self_addr: str,
+        partners: list[str],
+        conf: SyncObjConf,
+        state: MasterState,
+        lock: threading.RLock,
+    ) -> None:
+        # Set before SyncObj.__init__, which starts the tick thread that calls apply_batch.
+        self.kelp_state = state
+        self.kelp_lock = lock
+        super().__init__(self_addr, partners, conf)
+
+    @replicated  # type: ignore[untyped-decorator]  # pysyncobj is untyped
+    def apply_batch(self, data: bytes) -> list[int | None]:
+        batch = events_pb2.EventBatch.FromString(data)
+        with self.kelp_lock:
+            return self.kelp_state.apply_all(batch.events)
+
+
+class RaftLog:
+    """The master's event log on pysyncobj (a cluster of one when `peers` is empty)."""
+
+    def __init__(
+        self,
+        mdir: str,
+        http_address: str,
+        *,
+        peers: Sequence[str] = (),
+        raft_port: int = 0,
+        bind_ip: str = "",
+        tick_seconds: float = 0.01,
+    ) -> None:
+        """`http_address` is this master's advertised HTTP "host:port"; `peers` every master's."""
+        self.state = MasterState()
+        self.lock = threading.RLock()
+        self._mdir = mdir
+        self._http = http_address
+        host, http_port = http_address.rsplit(":", 1)
+        self._single = not [p for p in peers if p != http_address]
+        port = raft_port_for(int(http_port), raft_port)
+        if self._single and not raft_port and port > 65535:
+            port = _free_port(bind_ip or host)
+        self._raft_addr = f"{host}:{port}"
+        # HTTP address of each master by Raft address, to name the leader to clients.
+        self._http_by_raft = {self._raft_addr: http_address}
+        for peer in peers:
+            if peer != http_address:
+                phost, pport = peer.rsplit(":", 1)
+                self._http_by_raft[f"{phost}:{raft_port_for(int(pport))}"] = peer
+        self._bind_ip = bind_ip
+        self._tick = tick_seconds
+        self._replica: _Replica | None = None
+        self._batcher = _Batcher(self._submit)
+
+    @property
+    def raft_address(self) -> str:
+        return self._raft_addr
+
+    def _conf(self) -> SyncObjConf:
+        os.makedirs(self._mdir, exist_ok=True)
+        bind = f"{self._bind_ip}:{self._raft_addr.rsplit(':', 1)[1]}" if self._bind_ip else None
+        election = {"raftMinTimeout": 0.1, "raftMaxTimeout": 0.2} if self._single else {}
+        return SyncObjConf(
+            journalFile=os.path.join(self._mdir, JOURNAL_NAME),
+            fullDumpFile=os.path.join(self._mdir, SNAPSHOT_NAME),
+            serializer=self._write_snapshot,
+            deserializer=self._read_snapshot,
+            dynamicMembershipChange=True,
+            # Wake the tick thread on every append (pipe notifier) instead of waiting for
+            # the next tick: commit latency is then one tick, not two.
+            appendEntriesUseBatch=False,
+            autoTickPeriod=self._tick,
+            appendEntriesPeriod=0.03 if self._single else 0.1,
+            bindAddress=bind,
+            maxBindRetries=25,
+            bindRetryTime=0.2,
+            **election,
+        )
+
+    # -- snapshots (called on pysyncobj's thread) --------------------------------
+
+    def _write_snapshot(self, path: str, raft_data: Any) -> None:
+        with self.lock:
+            state = self.state.to_bytes()
+        with open(path, "wb") as f:
+            f.write(_SNAPSHOT_HEADER.pack(SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION, len(state)))
+            f.write(state)
+            pickle.dump(raft_data, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _read_snapshot(self, path: str) -> Any:
+        with open(path, "rb") as f:
+            magic, version, size = _SNAPSHOT_HEADER.unpack(f.read(_SNAPSHOT_HEADER.size))
+            if magic != SNAPSHOT_MAGIC or version != SNAPSHOT_FORMAT_VERSION:
+                raise ValueError(f"{path}: not a kelp snapshot of a known version ({magic!r}, {version})")
+            state = MasterState.from_bytes(f.read(size))
+            last, previous, cluster = pickle.load(f)  # our own file, written above
+        with self.lock:
+            self.state.replace_with(state)
+        if self._single:
+            cluster = ()  # see the module docstring: a cluster of one stays one
+        return last, previous, cluster
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        partners = [raft for raft in self._http_by_raft if raft != self._raft_addr]
+        conf = self._conf()
+        self._replica = await asyncio.to_thread(
+            _Replica, self._raft_addr, partners, conf, self.state, self.lock
+        )
+        replica = self._replica
+        await asyncio.to_thread(replica.waitBinded)
+        if not self._single:
+            return
+        deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_SECONDS
+        while not (replica._isLeader() and replica.isReady()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"raft log in {self._mdir} not ready in {READY_TIMEOUT_SECONDS} s")
+            await asyncio.sleep(0.01)  # polling pysyncobj's thread; no event to wait on
+        log.info("raft ready mdir=%s raft=%s term=%d", self._mdir, self._raft_addr, self.term())
+
+    async def close(self) -> None:
+        replica, self._replica = self._replica, None
+        if replica is not None:
+            await asyncio.to_thread(replica.destroy_synchronous)
+
+    # -- queries -------------------------------------------------------------------
+
+    def is_leader(self) -> bool:
+        return self._replica is not None and bool(self._replica._isLeader())
+
+    def leader(self) -> str | None:
+        if self._replica is None:
+            return None
+        node = self._replica._getLeader()
+        if node is None:
+            return None
+        addr = str(node.address)
+        if addr in self._http_by_raft:
+            return self._http_by_raft[addr]
+        host, port = addr.rsplit(":", 1)
+        return f"{host}:{int(port) - RAFT_PORT_OFFSET}"
+
+    def term(self) -> int:
+        return int(self._replica.raftCurrentTerm) if self._replica is not None else 0
+
+    def status(self) -> LogStatus:
+        r = self._replica
+        return LogStatus(
+            is_leader=self.is_leader(),
+            leader=self.leader(),
+            term=self.term(),
+            commit_index=int(r.raftCommitIndex) if r is not None else 0,
+            applied_index=int(r.raftLastApplied) if r is not None else 0,
+            members=tuple(sorted(self._http_by_raft.values())),
+        )
+
+    # -- appends -------------------------------------------------------------------
+
+    def append(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
+        if not self.is_leader():
+            # pysyncobj would forward a follower's command to the leader; kelp's leader
+            # duties run only on the leader, so refuse instead.
+            raise NotLeader(self.leader())
+        return self._batcher.add(events)
+
+    def _submit(self, data: bytes, on_done: Any) -> None:
+        replica = self._replica
+        if replica is None:
+            on_done(None, NotLeader(None, "raft log closed"))
+            return
+
+        def callback(result: Any, error: int) -> None:
+            if error == FAIL_REASON.SUCCESS:
+                on_done(result, None)
+            else:
+                on_done(None, NotLeader(self.leader(), _FAILURES.get(error, f"raft error {error}")))
+
+        replica.apply_batch(data, callback=callback)
+
+
+class MemoryLog:
+    """An always-leader log that applies on the next loop turn: core unit tests use it."""
+
+    def __init__(self, state: MasterState | None = None) -> None:
+        self.state = state or MasterState()
+        self.lock = threading.RLock()
+        self.leader_address: str | None = "127.0.0.1:9333"
+        self.leading = True
+        self.entries: list[events_pb2.EventBatch] = []
+        self._batcher = _Batcher(self._submit)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def is_leader(self) -> bool:
+        return self.leading
+
+    def leader(self) -> str | None:
+        return self.leader_address
+
+    def term(self) -> int:
+        return 1
+
+    def status(self) -> LogStatus:
+        n = len(self.entries)
+        return LogStatus(self.leading, self.leader_address, 1, n, n, ())
+
+    def append(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
+        if not self.leading:
+            raise NotLeader(self.leader_address)
+        return self._batcher.add(events)
+
+    def _submit(self, data: bytes, on_done: Any) -> None:
+        batch = events_pb2.EventBatch.FromString(data)
+        self.entries.append(batch)
+        with self.lock:
+            results = self.state.apply_all(batch.events)
+        on_done(results, None)

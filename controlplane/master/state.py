@@ -1,0 +1,289 @@
+"""The master's replicated state: the fold of the Raft log's events (kelp.v1 `Event`).
+
+`MasterState.apply(event)` is the only way the state changes, on every master alike.
+It is deterministic: it reads no clock, network or disk; every input is in the event.
+Soft state (sizes, counts, heartbeat times) is not here: see `topology.py`.
+
+Folding rules (the invariants the rest of the master relies on):
+- nodes are never forgotten: NodeLeft marks a node dead and drops its replicas; a NodeJoined
+  for a known node revives/updates it;
+- a volume exists while it has at least one replica; its collection exists while it has a volume;
+- the sequence ceiling and the max volume id only grow (relative reservations are computed
+  here, at apply time, so ranges are disjoint whatever the appender believed).
+
+Snapshot format: `kelp.v1.StateSnapshot` (version 1), the events that rebuild the state.
+
+Must not import grpc, asyncio, pysyncobj or kelp_http: `kelp_pb.events_pb2` is its only
+protobuf, because those events are the persisted log format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from kelp_pb import events_pb2
+
+SNAPSHOT_VERSION = 1
+FIRST_KEY = 1  # key 0 formats to a fid that cannot be parsed, so it is never issued
+
+
+class SnapshotVersionUnknown(ValueError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"state snapshot version {version} is not known (newest {SNAPSHOT_VERSION})")
+        self.version = version
+
+
+@dataclass(slots=True)
+class DataNode:
+    node_id: str  # "ip:port" of the volume server's HTTP listener
+    public_url: str
+    grpc_port: int
+    data_center: str
+    rack: str
+    max_volume_count: int
+    disk_type: str = ""
+    alive: bool = True
+    joined_ns: int = 0
+    left_ns: int = 0
+
+
+@dataclass(slots=True)
+class Replica:
+    read_only: bool = False
+    full: bool = False
+
+
+@dataclass(slots=True)
+class VolumeRecord:
+    volume_id: int
+    collection: str
+    replica_placement: int  # superblock byte 100x+10y+z
+    ttl: int  # u16: count << 8 | unit
+    version: int
+    disk_type: str
+    replicas: dict[str, Replica] = field(default_factory=dict)  # node id -> flags
+
+
+class MasterState:
+    """Nodes, volumes and counters: everything the log says is a fact."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, DataNode] = {}
+        self.volumes: dict[int, VolumeRecord] = {}
+        self.max_volume_id = 0
+        self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
+        self.revision = 0  # events applied by this process: lets readers cache derived views
+
+    def replace_with(self, other: MasterState) -> None:
+        """Become `other` (a loaded snapshot), keeping this object's identity."""
+        self.nodes = other.nodes
+        self.volumes = other.volumes
+        self.max_volume_id = other.max_volume_id
+        self.sequence_ceiling = other.sequence_ceiling
+        self.revision += 1
+
+    # -- folding -----------------------------------------------------------------
+
+    def apply(self, event: events_pb2.Event) -> int | None:
+        """Fold one event. Returns the first id of a relative reservation, else None."""
+        self.revision += 1
+        kind = event.WhichOneof("kind")
+        if kind == "node_joined":
+            self._node_joined(event.node_joined)
+        elif kind == "node_left":
+            self._node_left(event.node_left)
+        elif kind == "volume_added":
+            self._volume_added(event.volume_added)
+        elif kind == "volume_removed":
+            self._drop_replica(event.volume_removed.volume_id, event.volume_removed.node_id)
+        elif kind == "volume_state_changed":
+            self._volume_state_changed(event.volume_state_changed)
+        elif kind == "sequence_reserved":
+            return self._sequence_reserved(event.sequence_reserved)
+        elif kind == "max_volume_id_advanced":
+            return self._max_volume_id_advanced(event.max_volume_id_advanced)
+        elif kind == "collection_deleted":
+            name = event.collection_deleted.name
+            for vid in [v.volume_id for v in self.volumes.values() if v.collection == name]:
+                del self.volumes[vid]
+        # An unknown kind (a newer master's event) is skipped: it was a fact this version
+        # cannot hold, and skipping keeps every master of this version folding alike.
+        return None
+
+    def apply_all(self, events: Iterable[events_pb2.Event]) -> list[int | None]:
+        return [self.apply(e) for e in events]
+
+    def _node_joined(self, e: events_pb2.NodeJoined) -> None:
+        node = self.nodes.get(e.node_id)
+        if node is None:
+            node = DataNode(e.node_id, "", 0, "", "", 0)
+            self.nodes[e.node_id] = node
+        node.public_url = e.public_url
+        node.grpc_port = e.grpc_port
+        node.data_center = e.data_center
+        node.rack = e.rack
+        node.max_volume_count = e.max_volume_count
+        node.disk_type = e.disk_type
+        node.alive = True
+        node.joined_ns = e.time_ns
+        node.left_ns = 0
+
+    def _node_left(self, e: events_pb2.NodeLeft) -> None:
+        node = self.nodes.get(e.node_id)
+        if node is None:
+            return
+        node.alive = False
+        node.left_ns = e.time_ns
+        for vid in [v.volume_id for v in self.volumes.values() if e.node_id in v.replicas]:
+            self._drop_replica(vid, e.node_id)
+
+    def _volume_added(self, e: events_pb2.VolumeAdded) -> None:
+        volume = self.volumes.get(e.volume_id)
+        if volume is None:
+            volume = VolumeRecord(
+                e.volume_id, e.collection, e.replica_placement, e.ttl, e.version, e.disk_type
+            )
+            self.volumes[e.volume_id] = volume
+        else:
+            volume.collection = e.collection
+            volume.replica_placement = e.replica_placement
+            volume.ttl = e.ttl
+            volume.version = e.version
+            volume.disk_type = e.disk_type
+        replica = volume.replicas.setdefault(e.node_id, Replica())
+        replica.read_only = e.read_only
+        self.max_volume_id = max(self.max_volume_id, e.volume_id)
+
+    def _drop_replica(self, vid: int, node_id: str) -> None:
+        volume = self.volumes.get(vid)
+        if volume is None:
+            return
+        volume.replicas.pop(node_id, None)
+        if not volume.replicas:
+            del self.volumes[vid]
+
+    def _volume_state_changed(self, e: events_pb2.VolumeStateChanged) -> None:
+        volume = self.volumes.get(e.volume_id)
+        replica = volume.replicas.get(e.node_id) if volume is not None else None
+        if replica is None:
+            return
+        replica.read_only = e.read_only
+        replica.full = e.full
+
+    def _sequence_reserved(self, e: events_pb2.SequenceReserved) -> int | None:
+        if e.count == 0:
+            self.sequence_ceiling = max(self.sequence_ceiling, e.up_to)
+            return None
+        start = max(self.sequence_ceiling, e.at_least, FIRST_KEY)
+        self.sequence_ceiling = start + e.count
+        return start
+
+    def _max_volume_id_advanced(self, e: events_pb2.MaxVolumeIdAdvanced) -> int | None:
+        if e.count == 0:
+            self.max_volume_id = max(self.max_volume_id, e.max_volume_id)
+            return None
+        start = self.max_volume_id + 1
+        self.max_volume_id += e.count
+        return start
+
+    # -- queries -----------------------------------------------------------------
+
+    def collections(self) -> set[str]:
+        return {v.collection for v in self.volumes.values()}
+
+    def live_nodes(self) -> Iterator[DataNode]:
+        return (n for n in self.nodes.values() if n.alive)
+
+    def volumes_on(self, node_id: str) -> list[VolumeRecord]:
+        return [v for v in self.volumes.values() if node_id in v.replicas]
+
+    def volume_count(self, node_id: str) -> int:
+        return sum(1 for v in self.volumes.values() if node_id in v.replicas)
+
+    # -- snapshots ---------------------------------------------------------------
+
+    def snapshot_events(self) -> list[events_pb2.Event]:
+        """Events that fold into an equal state, in a deterministic order."""
+        out: list[events_pb2.Event] = []
+        for node in sorted(self.nodes.values(), key=lambda n: n.node_id):
+            out.append(
+                events_pb2.Event(
+                    node_joined=events_pb2.NodeJoined(
+                        node_id=node.node_id,
+                        public_url=node.public_url,
+                        grpc_port=node.grpc_port,
+                        data_center=node.data_center,
+                        rack=node.rack,
+                        max_volume_count=node.max_volume_count,
+                        time_ns=node.joined_ns,
+                        disk_type=node.disk_type,
+                    )
+                )
+            )
+            if not node.alive:
+                out.append(
+                    events_pb2.Event(
+                        node_left=events_pb2.NodeLeft(node_id=node.node_id, time_ns=node.left_ns)
+                    )
+                )
+        for vid in sorted(self.volumes):
+            v = self.volumes[vid]
+            for node_id in sorted(v.replicas):
+                r = v.replicas[node_id]
+                out.append(
+                    events_pb2.Event(
+                        volume_added=events_pb2.VolumeAdded(
+                            volume_id=vid,
+                            node_id=node_id,
+                            collection=v.collection,
+                            replica_placement=v.replica_placement,
+                            ttl=v.ttl,
+                            version=v.version,
+                            read_only=r.read_only,
+                            disk_type=v.disk_type,
+                        )
+                    )
+                )
+                if r.full:
+                    out.append(
+                        events_pb2.Event(
+                            volume_state_changed=events_pb2.VolumeStateChanged(
+                                volume_id=vid, node_id=node_id, read_only=r.read_only, full=True
+                            )
+                        )
+                    )
+        out.append(
+            events_pb2.Event(
+                max_volume_id_advanced=events_pb2.MaxVolumeIdAdvanced(max_volume_id=self.max_volume_id)
+            )
+        )
+        out.append(
+            events_pb2.Event(sequence_reserved=events_pb2.SequenceReserved(up_to=self.sequence_ceiling))
+        )
+        return out
+
+    def to_bytes(self) -> bytes:
+        snap = events_pb2.StateSnapshot(version=SNAPSHOT_VERSION, events=self.snapshot_events())
+        return snap.SerializeToString(deterministic=True)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MasterState:
+        snap = events_pb2.StateSnapshot.FromString(data)
+        if snap.version != SNAPSHOT_VERSION:
+            raise SnapshotVersionUnknown(snap.version)
+        state = cls()
+        state.apply_all(snap.events)
+        return state
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MasterState):
+            return NotImplemented
+        return (
+            self.nodes == other.nodes
+            and self.volumes == other.volumes
+            and self.max_volume_id == other.max_volume_id
+            and self.sequence_ceiling == other.sequence_ceiling
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
