@@ -1,0 +1,331 @@
+"""An HTTP/1.1 client with a bounded keep-alive pool per host:port, on asyncio + httptools.
+
+One request at a time per connection (no pipelining); concurrency comes from more connections.
+A request on a pooled connection that the server had already closed (the classic keep-alive race)
+is retried once on a fresh connection if the method is idempotent.
+
+Imports only kelp_http modules, asyncio, httptools and the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httptools
+
+from kelp_http.errors import ConnectFailed, ConnectionClosed, MalformedResponse, RequestTimeout
+from kelp_http.headers import Headers
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+# Idle connections kept per host:port. Enough for the c=16..64 concurrency the benchmarks and
+# replication fan-out use; beyond it connections are closed after use instead of hoarded.
+_DEFAULT_MAX_IDLE = 64
+# Request bodies up to this size are sent in the same write as the head.
+_COALESCE_LIMIT = 16 * 1024
+
+
+@dataclass(slots=True)
+class ClientResponse:
+    status: int
+    headers: Headers
+    body: bytes
+
+
+class _Stale(Exception):
+    """The connection died before any byte of the response arrived."""
+
+
+class _ClientConnection(asyncio.Protocol):
+    __slots__ = (
+        "_body",
+        "_done",
+        "_got_bytes",
+        "_head_only",
+        "_headers",
+        "_headers_complete",
+        "_hostport",
+        "_loop",
+        "_parser",
+        "_waiter",
+        "closed",
+        "keep_alive",
+        "transport",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, hostport: str) -> None:
+        self._loop = loop
+        self._hostport = hostport
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.keep_alive = False
+        self._waiter: asyncio.Future[ClientResponse] | None = None
+        self._parser: Any = None
+        self._headers = Headers()
+        self._body: list[bytes] = []
+        self._got_bytes = False
+        self._head_only = False
+        self._headers_complete = False
+        self._done = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Latency over batching for request/response traffic; a no-op for non-TCP sockets.
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._done:
+            return
+        if self._headers_complete and self._parser is not None and not self._has_framing():
+            # A response delimited by connection close is complete now.
+            self._complete()
+            return
+        if self._got_bytes:
+            waiter.set_exception(ConnectionClosed(self._hostport, True))
+        else:
+            waiter.set_exception(_Stale())
+
+    def _has_framing(self) -> bool:
+        return "content-length" in self._headers or "transfer-encoding" in self._headers
+
+    def data_received(self, data: bytes) -> None:
+        if self._done:
+            # Bytes nobody asked for: the connection is out of step; never reuse it.
+            self.keep_alive = False
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._got_bytes = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as err:
+            self._fail(MalformedResponse(self._hostport, str(err)))
+
+    # ---- parser callbacks ----------------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            return
+        self._headers_complete = True
+        if self._head_only:
+            # llhttp cannot be told the request was HEAD, so it would wait for Content-Length bytes
+            # that never come; the response is complete with its headers.
+            self._complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._done:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._done:
+            return
+        if not self._headers_complete:
+            # An interim 1xx reply: start over for the real one.
+            self._headers = Headers()
+            return
+        self._complete()
+
+    def _complete(self) -> None:
+        self._done = True
+        parser = self._parser
+        self.keep_alive = bool(parser.should_keep_alive()) and not self.closed
+        body = self._body
+        response = ClientResponse(
+            parser.get_status_code(), self._headers, body[0] if len(body) == 1 else b"".join(body)
+        )
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._done = True
+        self.keep_alive = False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        if self.transport is not None:
+            self.transport.close()
+
+    def _on_timeout(self, timeout: float) -> None:
+        self._fail(RequestTimeout(self._hostport, timeout))
+        if self.transport is not None:
+            self.transport.abort()
+
+    # ---- one exchange --------------------------------------------------------------------------
+
+    async def exchange(
+        self, head: bytes, body: bytes | memoryview | bytearray, head_only: bool, timeout: float
+    ) -> ClientResponse:
+        assert self.transport is not None
+        self._parser = httptools.HttpResponseParser(self)
+        self._headers = Headers()
+        self._body = []
+        self._got_bytes = False
+        self._headers_complete = False
+        self._head_only = head_only
+        self._done = False
+        self.keep_alive = False
+        waiter: asyncio.Future[ClientResponse] = self._loop.create_future()
+        self._waiter = waiter
+        if not body:
+            self.transport.write(head)
+        elif len(body) <= _COALESCE_LIMIT:
+            self.transport.write(head + body)
+        else:
+            self.transport.write(head)
+            self.transport.write(body)
+        timer = self._loop.call_later(timeout, self._on_timeout, timeout)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+            if not self._done:
+                # Cancelled mid-exchange: the connection's state is unknown.
+                self._done = True
+                self.keep_alive = False
+                self.transport.close()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+
+def _split_hostport(hostport: str) -> tuple[str, int]:
+    if "://" in hostport:
+        hostport = hostport.split("://", 1)[1]
+    hostport = hostport.split("/", 1)[0]
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else 80
+    host, sep, port = hostport.rpartition(":")
+    if not sep:
+        return hostport, 80
+    return host, int(port)
+
+
+class HttpClient:
+    """Keep-alive HTTP/1.1 client; ``request`` may be called concurrently from many tasks."""
+
+    def __init__(self, *, max_idle_per_host: int = _DEFAULT_MAX_IDLE, connect_timeout: float = 10.0) -> None:
+        self._idle: dict[str, list[_ClientConnection]] = {}
+        self._max_idle = max_idle_per_host
+        self._connect_timeout = connect_timeout
+        self._closed = False
+        self.connections_opened = 0
+
+    async def request(
+        self,
+        method: str,
+        hostport: str,
+        path_and_query: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes | memoryview | bytearray = b"",
+        timeout: float = 30.0,
+    ) -> ClientResponse:
+        """Send one request and return the whole response (any status; errors are exceptions)."""
+        if "://" in hostport:
+            hostport = hostport.split("://", 1)[1].rstrip("/")
+        head = self._encode_head(method, hostport, path_and_query, headers, body)
+        retried = False
+        while True:
+            conn = self._take_idle(hostport)
+            reused = conn is not None
+            if conn is None:
+                conn = await self._connect(hostport, min(timeout, self._connect_timeout))
+            try:
+                response = await conn.exchange(head, body, method == "HEAD", timeout)
+            except _Stale:
+                if reused and not retried and method in _IDEMPOTENT:
+                    retried = True
+                    continue
+                raise ConnectionClosed(hostport, False) from None
+            if conn.keep_alive and not self._closed:
+                self._put_idle(hostport, conn)
+            else:
+                conn.close()
+            return response
+
+    @staticmethod
+    def _encode_head(
+        method: str,
+        hostport: str,
+        path: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes | memoryview | bytearray,
+    ) -> bytes:
+        if not path.startswith("/"):
+            path = "/" + path
+        parts = [f"{method} {path} HTTP/1.1\r\n"]
+        has_host = has_length = False
+        for name, value in headers:
+            lname = name.lower()
+            if lname == "host":
+                has_host = True
+            elif lname == "content-length":
+                has_length = True
+            parts.append(f"{name}: {value}\r\n")
+        if not has_host:
+            parts.append(f"Host: {hostport}\r\n")
+        if not has_length and (body or method in ("POST", "PUT", "PATCH")):
+            parts.append(f"Content-Length: {len(body)}\r\n")
+        parts.append("\r\n")
+        return "".join(parts).encode("utf-8", "surrogateescape")
+
+    def _take_idle(self, hostport: str) -> _ClientConnection | None:
+        pool = self._idle.get(hostport)
+        while pool:
+            conn = pool.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    def _put_idle(self, hostport: str, conn: _ClientConnection) -> None:
+        pool = self._idle.setdefault(hostport, [])
+        if len(pool) >= self._max_idle:
+            conn.close()
+        else:
+            pool.append(conn)
+
+    async def _connect(self, hostport: str, timeout: float) -> _ClientConnection:
+        loop = asyncio.get_running_loop()
+        try:
+            host, port = _split_hostport(hostport)
+        except ValueError as err:
+            raise ConnectFailed(hostport, f"bad address: {err}") from err
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(lambda: _ClientConnection(loop, hostport), host, port), timeout
+            )
+        except TimeoutError as err:
+            raise ConnectFailed(hostport, f"timed out after {timeout:g}s") from err
+        except OSError as err:
+            raise ConnectFailed(hostport, err.strerror or str(err)) from err
+        self.connections_opened += 1
+        return conn
+
+    def idle_count(self, hostport: str) -> int:
+        return sum(1 for c in self._idle.get(hostport, ()) if not c.closed)
+
+    async def close(self) -> None:
+        """Close every idle connection; connections in use close when their request ends."""
+        self._closed = True
+        for pool in self._idle.values():
+            for conn in pool:
+                conn.close()
+        self._idle.clear()

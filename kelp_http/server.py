@@ -1,0 +1,492 @@
+"""A small HTTP/1.1 server: asyncio.Protocol + httptools, one handler coroutine per request.
+
+What it does per connection: keep-alive; pipelined requests answered strictly in order; Content-Length
+and chunked request bodies; ``Expect: 100-continue``; a body limit (413 and close); HEAD (headers of
+the handler's body, no body); ``Connection: close`` and HTTP/1.0; malformed input (400 and close);
+handler exceptions (500 JSON, logged, connection kept); write backpressure (no further request is
+started and reading pauses while the peer is not draining its socket).
+
+Hot-path choices: the handler coroutine is stepped eagerly inside ``data_received``; a task is created
+only if it actually suspends (a disk read in a thread, a proxied request). Response heads are built
+as one string and written with the body in one ``transport.write`` when the body is small.
+
+Imports only kelp_http modules, asyncio, httptools and the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
+from email.utils import formatdate
+from http import HTTPStatus
+from types import CoroutineType
+from typing import Any, cast
+
+import httptools
+
+from kelp_http.headers import Headers
+from kelp_http.request import Request
+from kelp_http.response import Response, error_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+# Pipelined requests queued beyond this pause reading, so a client that pipelines without reading
+# replies cannot make the server buffer unbounded work.
+_MAX_QUEUED = 32
+# A body at or below this size is concatenated with the head into one write (one syscall); larger
+# bodies are written separately to avoid copying them.
+_COALESCE_LIMIT = 16 * 1024
+# How long close() waits for busy connections to finish their current response before aborting them.
+_CLOSE_GRACE_S = 5.0
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+_STATUS_LINES: dict[int, str] = {}
+_METHODS = {
+    m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT")
+}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def _status_line(status: int) -> str:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+        _STATUS_LINES[status] = line
+    return line
+
+
+_date_second = 0
+_date_line = ""
+
+
+def _date_header() -> str:
+    """``Date: ...\\r\\n`` for the current second, formatted once per second."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_second = now
+        _date_line = f"Date: {formatdate(now, usegmt=True)}\r\n"
+    return _date_line
+
+
+def _clean(value: str) -> str:
+    # A CR or LF in a header value would let a stored value inject headers; Go replaces them too.
+    if "\r" in value or "\n" in value:
+        return value.replace("\r", " ").replace("\n", " ")
+    return value
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"request body of {size} bytes is over the limit of {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class _Resume:
+    """Continues a coroutine that was already stepped once, as an awaitable a Task can drive."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Any, first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self.coro
+        value = self.first
+        self.first = None
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+class _Pending:
+    """A queued unit of work: a parsed request, or a canned reply (413/400) after which we close."""
+
+    __slots__ = ("canned", "keep_alive", "request")
+
+    def __init__(self, request: Request | None, keep_alive: bool, canned: Response | None = None) -> None:
+        self.request = request
+        self.keep_alive = keep_alive
+        self.canned = canned
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_busy",
+        "_closed",
+        "_continue_pending",
+        "_headers",
+        "_in_message",
+        "_loop",
+        "_parser",
+        "_parser_dead",
+        "_queue",
+        "_reading_paused",
+        "_remote",
+        "_server",
+        "_shutting_down",
+        "_transport",
+        "_url",
+        "_writing_paused",
+    )
+
+    def __init__(self, server: HttpServer) -> None:
+        self._server = server
+        self._loop = server._loop
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._remote = ""
+        self._queue: deque[_Pending] = deque()
+        self._busy = False
+        self._closed = False
+        self._parser_dead = False
+        self._writing_paused = False
+        self._reading_paused = False
+        self._shutting_down = False
+        self._continue_pending = False
+        self._in_message = False
+        self._url: list[bytes] = []
+        self._headers = Headers()
+        self._body: list[bytes] = []
+        self._body_size = 0
+
+    # ---- transport callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            host = peer[0]
+            self._remote = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Latency over batching for request/response traffic; a no-op for non-TCP sockets.
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._server._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._queue.clear()
+        self._server._connection_done(self)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._resume_reading()
+        self._pump()
+
+    def data_received(self, data: bytes) -> None:
+        if self._parser_dead or self._closed:
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as err:
+            self._parser_dead = True
+            cause = err.__context__
+            if isinstance(cause, _BodyTooLarge):
+                self._queue.append(_Pending(None, False, error_response(413, str(cause))))
+            else:
+                log.error("http parser callback failed remote=%s", self._remote, exc_info=cause or err)
+                self._queue.append(_Pending(None, False, error_response(500, "internal error")))
+        except httptools.HttpParserUpgrade:
+            self._parser_dead = True
+            self._queue.append(_Pending(None, False, error_response(400, "protocol upgrade not supported")))
+        except httptools.HttpParserError as err:
+            self._parser_dead = True
+            self._queue.append(_Pending(None, False, error_response(400, f"malformed request: {err}")))
+        if self._parser_dead or len(self._queue) >= _MAX_QUEUED:
+            self._pause_reading()
+        self._pump()
+
+    def eof_received(self) -> bool | None:
+        # Half-close from the peer: finish queued replies, then close (returning True keeps it open).
+        if self._busy or self._queue:
+            self._shutting_down = True
+            return True
+        return None
+
+    # ---- parser callbacks ----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._url = []
+        self._headers = Headers()
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url.append(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+
+    def on_headers_complete(self) -> None:
+        headers = self._headers
+        length = headers.get("content-length")
+        limit = self._server.max_body
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise _BodyTooLarge(int(length), limit)
+        expect = headers.get("expect")
+        wants_continue = expect is not None and expect.lower() == "100-continue"
+        if wants_continue and self._parser.get_http_version() == "1.1":
+            if self._busy or self._queue:
+                self._continue_pending = True
+            elif self._transport is not None:
+                self._transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self._server.max_body:
+            raise _BodyTooLarge(self._body_size, self._server.max_body)
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self._continue_pending = False
+        parser = self._parser
+        method_b = parser.get_method()
+        method = _METHODS.get(method_b) or method_b.decode("latin-1")
+        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        body = self._body
+        request = Request(
+            method,
+            url.decode("utf-8", "surrogateescape"),
+            self._headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            self._remote,
+            parser.get_http_version(),
+        )
+        self._queue.append(_Pending(request, parser.should_keep_alive()))
+
+    # ---- request processing --------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Start queued requests in order until one suspends or the peer stops draining."""
+        queue = self._queue
+        while queue and not self._busy and not self._writing_paused and not self._closed:
+            item = queue.popleft()
+            request = item.request
+            if request is None:
+                assert item.canned is not None
+                self._write(None, item.canned, False)
+                continue
+            self._busy = True
+            ctx = contextvars.copy_context()
+            try:
+                coro = self._server._handler(request)
+                if type(coro) is not CoroutineType:
+                    coro = _await(coro)
+                first = ctx.run(coro.send, None)
+            except StopIteration as stop:
+                self._busy = False
+                self._finish(request, item.keep_alive, stop.value)
+                continue
+            except Exception as exc:
+                self._busy = False
+                self._finish(request, item.keep_alive, self._failed(request, exc))
+                continue
+            self._loop.create_task(self._resume(coro, first, request, item.keep_alive), context=ctx)
+        if not queue and not self._busy:
+            if self._continue_pending and self._transport is not None and not self._closed:
+                self._continue_pending = False
+                self._transport.write(_CONTINUE)
+            transport = self._transport
+            if self._shutting_down and not self._in_message and transport is not None and not self._closed:
+                self._closed = True
+                transport.close()
+            elif not self._writing_paused and not self._parser_dead:
+                self._resume_reading()
+
+    async def _resume(self, coro: Any, first: Any, request: Request, keep_alive: bool) -> None:
+        try:
+            response = await _Resume(coro, first)
+        except Exception as exc:
+            response = self._failed(request, exc)
+        self._busy = False
+        self._finish(request, keep_alive, response)
+        self._pump()
+
+    def _failed(self, request: Request, exc: BaseException) -> Response:
+        log.exception(
+            "handler failed method=%s path=%s remote=%s",
+            request.method,
+            request.raw_path,
+            request.remote,
+            exc_info=exc,
+        )
+        return error_response(500, str(exc) or type(exc).__name__)
+
+    def _finish(self, request: Request, keep_alive: bool, response: Any) -> None:
+        if not isinstance(response, Response):
+            response = self._failed(request, TypeError(f"handler returned {type(response).__name__}"))
+        self._write(request, response, keep_alive)
+
+    def _write(self, request: Request | None, response: Response, keep_alive: bool) -> None:
+        transport = self._transport
+        if transport is None or self._closed:
+            return
+        status = response.status
+        body = response.body
+        parts = [_status_line(status), _date_header()]
+        server_line = self._server._server_line
+        if server_line:
+            parts.append(server_line)
+        declared: str | None = None
+        for name, value in response.headers:
+            if len(name) == 14 and name.lower() == "content-length":
+                declared = value
+                continue
+            parts.append(f"{name}: {_clean(value)}\r\n")
+        send_body = True
+        if status in _NO_BODY_STATUSES or status < 200:
+            send_body = False
+        elif request is not None and request.method == "HEAD":
+            send_body = False
+            length = declared if declared is not None and not body else len(body)
+            parts.append(f"Content-Length: {length}\r\n")
+        else:
+            parts.append(f"Content-Length: {len(body)}\r\n")
+        close = not keep_alive or self._shutting_down or self._server._closing
+        if close:
+            parts.append("Connection: close\r\n")
+        elif request is not None and request.version == "1.0":
+            parts.append("Connection: keep-alive\r\n")
+        parts.append("\r\n")
+        head = "".join(parts).encode("utf-8", "surrogateescape")
+        if not send_body or not body:
+            transport.write(head)
+        elif len(body) <= _COALESCE_LIMIT:
+            transport.write(head + body)
+        else:
+            transport.write(head)
+            transport.write(body)
+        if close:
+            self._closed = True
+            self._queue.clear()
+            transport.close()
+
+    # ---- flow control and shutdown -------------------------------------------------------------
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None and not self._closed:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self._transport is not None and not self._closed:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    def shutdown(self) -> None:
+        """Close now if idle; otherwise close after the reply being produced."""
+        self._shutting_down = True
+        if not self._busy and not self._queue and not self._in_message and self._transport is not None:
+            self._closed = True
+            self._transport.close()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+
+async def _await(fut: Awaitable[Any]) -> Any:
+    return await fut
+
+
+class HttpServer:
+    """A listening server; ``port`` is the bound port (useful with port 0)."""
+
+    def __init__(self, handler: Handler, *, max_body: int, server_header: str | None) -> None:
+        self._handler = handler
+        self.max_body = max_body
+        self._server_line = f"Server: {server_header}\r\n" if server_header else ""
+        self._loop = asyncio.get_running_loop()
+        self._connections: set[_Connection] = set()
+        self._closing = False
+        self._drained: asyncio.Event | None = None
+        self._listener: asyncio.AbstractServer | None = None
+        self.host = ""
+        self.port = 0
+
+    async def _listen(self, host: str, port: int) -> None:
+        self._listener = await self._loop.create_server(
+            lambda: _Connection(self), host, port, reuse_address=True, backlog=1024
+        )
+        sockets = self._listener.sockets
+        if sockets:
+            addr = sockets[0].getsockname()
+            self.host, self.port = addr[0], addr[1]
+
+    def _connection_done(self, conn: _Connection) -> None:
+        self._connections.discard(conn)
+        if self._closing and not self._connections and self._drained is not None:
+            self._drained.set()
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def close(self) -> None:
+        """Stop accepting, close idle connections, let busy ones finish their reply, then return."""
+        if self._closing:
+            return
+        self._closing = True
+        self._drained = asyncio.Event()
+        if self._listener is not None:
+            self._listener.close()
+        for conn in list(self._connections):
+            conn.shutdown()
+        if self._connections:
+            try:
+                await asyncio.wait_for(self._drained.wait(), _CLOSE_GRACE_S)
+            except TimeoutError:
+                for conn in list(self._connections):
+                    conn.abort()
+        if self._listener is not None:
+            await self._listener.wait_closed()
+
+
+async def start_server(
+    handler: Handler,
+    host: str,
+    port: int,
+    *,
+    max_body: int = 256 << 20,
+    server_header: str | None = None,
+) -> HttpServer:
+    """Listen on host:port (0 picks a free port) and serve ``handler``; returns once listening."""
+    server = HttpServer(handler, max_body=max_body, server_header=server_header)
+    await server._listen(host, port)
+    log.debug("listening host=%s port=%d", server.host, server.port)
+    return server
