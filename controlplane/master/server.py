@@ -1,0 +1,136 @@
+"""The master process's entry point: `serve(config)` wires MasterCore to its listeners.
+
+It binds the HTTP (kelp_http) and gRPC (grpc.aio) listeners first, so port 0 works and the core is
+built with the ports actually bound, opens the Raft log in `config.mdir`, starts the background
+leader duties in a TaskGroup, and returns a `RunningMaster` once everything listens.
+
+Must not import dataplane server code; the CLI (`ops/cli`) is the only caller besides tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+
+import grpc
+from kelp_pb import master_pb2_grpc
+
+from controlplane.master.config import MasterConfig
+from controlplane.master.core import MasterCore
+from controlplane.master.grpc_api import MasterServicer
+from controlplane.master.http_api import MasterHttpApi
+from controlplane.master.volume_admin_client import CHANNEL_OPTIONS, GrpcVolumeAdmin
+from kelp_http import HttpClient, HttpServer, Request, Response, error_response, start_server
+
+log = logging.getLogger(__name__)
+
+# The gRPC port is the HTTP port + 10000 unless configured (SeaweedFS's convention).
+GRPC_PORT_OFFSET = 10000
+GRPC_SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    *CHANNEL_OPTIONS,
+    # Volume servers keep heartbeat streams open for days and may ping to detect dead masters;
+    # without these the server answers their pings with GOAWAY ("too_many_pings").
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_ping_strikes", 0),
+)
+# stop(): how long in-flight gRPC calls get before they are cancelled.
+_GRPC_STOP_GRACE_SECONDS = 1.0
+
+
+class _Gate:
+    """The HTTP handler: 503 until the core is up, then the API's handler with no extra await."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[Request], Awaitable[Response]] = self._starting
+
+    def __call__(self, req: Request) -> Awaitable[Response]:
+        return self.target(req)
+
+    @staticmethod
+    async def _starting(req: Request) -> Response:
+        return error_response(503, "master is starting")
+
+
+@dataclasses.dataclass(eq=False)
+class RunningMaster:
+    """A master that listens; `stop()` ends every task it started and releases its ports."""
+
+    http_port: int
+    grpc_port: int
+    core: MasterCore
+    _http: HttpServer
+    _grpc: grpc.aio.Server
+    _servicer: MasterServicer
+    _client: HttpClient
+    _admin: GrpcVolumeAdmin
+    _jobs: asyncio.Task[None]
+    _stopped: bool = False
+
+    async def wait(self) -> None:
+        """Return when the background jobs end (only by `stop()`, or raise if one of them failed)."""
+        await asyncio.shield(self._jobs)
+
+    async def stop(self) -> None:
+        """Close the listeners, end the background jobs, close the Raft log. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        # Our own shutdown ends every heartbeat stream; that is not the volume servers leaving.
+        self._servicer.shutting_down = True
+        try:
+            await self._http.close()
+            await self._grpc.stop(_GRPC_STOP_GRACE_SECONDS)
+            self._jobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._jobs
+        finally:
+            await self.core.stop()
+            await self._client.close()
+            await self._admin.close()
+        log.info("master stopped http_port=%d grpc_port=%d", self.http_port, self.grpc_port)
+
+
+async def _run_jobs(core: MasterCore) -> None:
+    # One TaskGroup owns every background loop; cancelling this task ends them all.
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(core.run_forever(), name="master-leader-duties")
+
+
+async def serve(config: MasterConfig) -> RunningMaster:
+    """Start a master and return once its HTTP and gRPC listeners accept connections."""
+    gate = _Gate()
+    client = HttpClient()
+    admin = GrpcVolumeAdmin()
+    http: HttpServer | None = None
+    grpc_server: grpc.aio.Server | None = None
+    core: MasterCore | None = None
+    try:
+        http = await start_server(gate, config.bind_ip, config.port)
+        grpc_server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
+        wanted = config.grpc_port or (config.port + GRPC_PORT_OFFSET if config.port else 0)
+        grpc_port = grpc_server.add_insecure_port(f"{config.bind_ip}:{wanted}")
+        if grpc_port == 0:
+            raise OSError(f"cannot bind gRPC port {config.bind_ip}:{wanted}")
+        core = MasterCore(dataclasses.replace(config, port=http.port, grpc_port=grpc_port), admin)
+        await core.start()
+        servicer = MasterServicer(core)
+        master_pb2_grpc.add_MasterServicer_to_server(servicer, grpc_server)
+        await grpc_server.start()
+        gate.target = MasterHttpApi(core, client).handle
+        jobs = asyncio.get_running_loop().create_task(_run_jobs(core), name="master-jobs")
+    except BaseException:
+        if grpc_server is not None:
+            await grpc_server.stop(None)
+        if http is not None:
+            await http.close()
+        if core is not None:
+            await core.stop()
+        await client.close()
+        await admin.close()
+        raise
+    log.info("master ready http_port=%d grpc_port=%d mdir=%s", http.port, grpc_port, config.mdir)
+    return RunningMaster(http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs)
