@@ -41,7 +41,9 @@ def test_form_body_parameters_and_junk_counts() -> None:
     async def scenario() -> None:
         async with serving(core) as api:
             form = (("Content-Type", "application/x-www-form-urlencoded"),)
-            r = await api.call("/dir/assign?count=7", "POST", body=b"collection=c%201&count=abc", headers=form)
+            r = await api.call(
+                "/dir/assign?count=7", "POST", body=b"collection=c%201&count=abc", headers=form
+            )
             assert r.status == 200
             r = await api.call("/dir/assign?count=0&writableVolumeCount=-1")
             assert r.status == 200
@@ -60,7 +62,9 @@ def test_reply_shape_without_a_signing_key() -> None:
         async with serving(core) as api:
             r = await api.call("/dir/assign?count=4")
             assert r.status == 200
-            assert r.body == b'{"fid":"5,01dc235105","url":"127.0.0.1:23080","publicUrl":"pub:23080","count":4}'
+            assert (
+                r.body == b'{"fid":"5,01dc235105","url":"127.0.0.1:23080","publicUrl":"pub:23080","count":4}'
+            )
             assert r.headers.get("content-type") == "application/json"
             assert r.headers.get("x-content-type-options") == "nosniff"
             assert r.headers.get("authorization") is None

@@ -77,8 +77,10 @@ def test_core_errors_map_to_seaweedfs_statuses(
         ("/dir/lookup?volumeId=abc", "GET", 404, {"volumeOrFileId": "abc", "error": "unknown volume id abc"}),
         ("/dir/lookup?volumeId=99999999999", "GET", 404,
          {"volumeOrFileId": "99999999999", "error": "unknown volume id 99999999999"}),
-        ("/dir/lookup?volumeId=999", "GET", 404, {"volumeOrFileId": "999", "error": "volume id 999 not found"}),
-        ("/dir/lookup?fileId=7,01637037d6", "GET", 404, {"volumeOrFileId": "7", "error": "volume id 7 not found"}),
+        ("/dir/lookup?volumeId=999", "GET", 404,
+         {"volumeOrFileId": "999", "error": "volume id 999 not found"}),
+        ("/dir/lookup?fileId=7,01637037d6", "GET", 404,
+         {"volumeOrFileId": "7", "error": "volume id 7 not found"}),
         ("/3,01637037d6", "GET", 404, {"error": "volume id 3 not found"}),
     ],
 )  # fmt: skip

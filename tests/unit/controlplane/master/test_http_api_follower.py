@@ -1,0 +1,82 @@
+"""A follower master reverse-proxies the leader-only routes to the leader's HTTP listener (the
+client sees the leader's answer unchanged, never a redirect) and answers reads itself."""
+
+from __future__ import annotations
+
+from controlplane.master.core import Location, NotLeader
+from kelp_http import Request, Response, start_server
+from tests.unit.controlplane.master.test_http_api_support import FakeCore, run, serving
+
+
+def test_follower_proxies_writes_and_answers_reads_locally() -> None:
+    seen: list[Request] = []
+
+    async def leader(req: Request) -> Response:
+        seen.append(req)
+        headers = [("Content-Type", "application/json"), ("Authorization", "Bearer from-leader")]
+        return Response(202, headers, b'{"leader":"' + req.path.encode() + b'"}')
+
+    async def scenario() -> None:
+        server = await start_server(leader, "127.0.0.1", 0)
+        # The leader's address may carry SeaweedFS's ".grpcPort" suffix.
+        core = FakeCore(leader_flag=False, leader_address=f"127.0.0.1:{server.port}.9999")
+        core.volumes[4] = [Location("127.0.0.1:8080", "127.0.0.1:8080", 0)]
+        try:
+            async with serving(core) as api:
+                form = (("Content-Type", "application/x-www-form-urlencoded"), ("X-Custom", "1"))
+                r = await api.call("/dir/assign?count=2", "POST", body=b"collection=c", headers=form)
+                assert (r.status, r.body) == (202, b'{"leader":"/dir/assign"}')
+                assert r.headers.get("authorization") == "Bearer from-leader"
+                for path in ("/dir/status", "/vol/grow?count=1", "/vol/status", "/vol/vacuum", "/col/delete"):
+                    assert (await api.call(path)).status == 202
+                assert (await api.call("/dir/lookup?volumeId=4")).status == 200
+                assert (await api.call("/4,01637037d6")).status == 308
+                assert (await api.call("/cluster/status")).status == 200
+                assert (await api.call("/collection/info?collection=x")).status == 200
+        finally:
+            await server.close()
+        assert core.args("assign") == [] and core.args("grow") == []
+
+    run(scenario())
+    first = seen[0]
+    assert (first.method, first.raw_path, first.query_string, first.body) == (
+        "POST",
+        "/dir/assign",
+        "count=2",
+        b"collection=c",
+    )
+    assert first.headers.get("x-custom") == "1"
+    assert first.headers.get("x-forwarded-for") == "127.0.0.1"
+    assert [r.path for r in seen[1:]] == [
+        "/dir/status",
+        "/vol/grow",
+        "/vol/status",
+        "/vol/vacuum",
+        "/col/delete",
+    ]
+
+
+def test_leadership_lost_mid_call_is_proxied_and_an_unreachable_leader_is_502() -> None:
+    async def leader(req: Request) -> Response:
+        return Response(200, [], b"leader answered")
+
+    async def scenario() -> None:
+        server = await start_server(leader, "127.0.0.1", 0)
+        core = FakeCore(fail={"assign": NotLeader(f"127.0.0.1:{server.port}")})
+        try:
+            async with serving(core) as api:
+                # The core says NotLeader but is_leader() is still true: 503, never a proxy to self.
+                r = await api.call("/dir/assign")
+                assert r.status == 503
+                # Demoted while no leader was known up front; the error names the new leader.
+                core.leader_flag = False
+                core.leader_address = None
+                r = await api.call("/dir/assign")
+                assert (r.status, r.body) == (200, b"leader answered")
+                core.leader_address = "127.0.0.1:24999"
+                r = await api.call("/dir/assign")
+                assert r.status == 502 and "127.0.0.1:24999" in r.json()["error"]
+        finally:
+            await server.close()
+
+    run(scenario())
