@@ -1,4 +1,4 @@
-"""Support for the master HTTP adapter tests (no tests here): a scriptable fake MasterCore, an
+"""Support for the master adapter tests (no tests here): a scriptable fake MasterCore, an
 in-process kelp_http server running `MasterHttpApi` over it, and a JSON request helper.
 """
 
@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from kelp_pb import master_pb2
 
 from controlplane.master.core import AssignRequest, AssignResult, Location, VolumeNotFound
 from controlplane.master.http_api import MasterHttpApi
@@ -64,6 +66,13 @@ class FakeCore:
 
     async def vacuum(self, garbage_threshold: float) -> None:
         self._call("vacuum", garbage_threshold)
+
+    async def heartbeat(self, hb: master_pb2.HeartbeatRequest) -> master_pb2.HeartbeatResponse:
+        self._call("heartbeat", hb)
+        return master_pb2.HeartbeatResponse(volume_size_limit=len(self.args("heartbeat")), pulse_seconds=5)
+
+    async def node_disconnected(self, node_id: str) -> None:
+        self._call("node_disconnected", node_id)
 
     def lookup(self, vid: int, collection: str = "") -> list[Location]:
         self._call("lookup", (vid, collection))
