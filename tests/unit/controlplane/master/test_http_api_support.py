@@ -1,5 +1,6 @@
 """Support for the master adapter tests (no tests here): a scriptable fake MasterCore, an
-in-process kelp_http server running `MasterHttpApi` over it, and a JSON request helper.
+in-process kelp_http server running `MasterHttpApi` over it, a JSON request helper, and fake
+volume servers (VolumeAdmin gRPC + heartbeat streams) for tests with the real core.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kelp_pb import master_pb2
+import grpc
+from kelp_pb import master_pb2, master_pb2_grpc, volume_pb2, volume_pb2_grpc
 
 from controlplane.master.core import AssignRequest, AssignResult, Location, VolumeNotFound
 from controlplane.master.http_api import MasterHttpApi
@@ -141,3 +143,117 @@ async def serving(core: Any) -> AsyncIterator[Api]:
     finally:
         await server.close()
         await client.close()
+
+
+class FakeVolumeNode:
+    """A volume server as the master sees it: a kelp.v1.VolumeAdmin gRPC servicer on a real
+    loopback port that keeps an inventory, and a heartbeat stream the test drives with `beat()`.
+    Its HTTP "ip:port" is only an identity here; nothing listens on it."""
+
+    def __init__(
+        self, http_port: int, data_center: str = "dc1", rack: str = "r1", max_volumes: int = 8
+    ) -> None:
+        self.http_port = http_port
+        self.data_center = data_center
+        self.rack = rack
+        self.max_volumes = max_volumes
+        self.volumes: dict[int, volume_pb2.AllocateVolumeRequest] = {}
+        self.allocations: list[volume_pb2.AllocateVolumeRequest] = []
+        self.grpc_port = 0
+        self._server: grpc.aio.Server | None = None
+        self._channel: grpc.aio.Channel | None = None
+        self._stream: Any = None
+
+    @property
+    def node_id(self) -> str:
+        return f"127.0.0.1:{self.http_port}"
+
+    async def start(self) -> None:
+        self._server = grpc.aio.server()
+        volume_pb2_grpc.add_VolumeAdminServicer_to_server(self, self._server)
+        self.grpc_port = self._server.add_insecure_port("127.0.0.1:0")
+        await self._server.start()
+
+    async def connect(self, master_grpc: str) -> master_pb2.HeartbeatResponse:
+        """Open the heartbeat stream and send the first (full) heartbeat."""
+        self._channel = grpc.aio.insecure_channel(master_grpc)
+        self._stream = master_pb2_grpc.MasterStub(self._channel).Heartbeat()
+        return await self.beat()
+
+    async def beat(self) -> master_pb2.HeartbeatResponse:
+        await self._stream.write(self.heartbeat())
+        reply: master_pb2.HeartbeatResponse = await self._stream.read()
+        return reply
+
+    def heartbeat(self) -> master_pb2.HeartbeatRequest:
+        return master_pb2.HeartbeatRequest(
+            ip="127.0.0.1",
+            port=self.http_port,
+            public_url=self.node_id,
+            grpc_port=self.grpc_port,
+            data_center=self.data_center,
+            rack=self.rack,
+            max_volume_count=self.max_volumes,
+            volumes=[
+                master_pb2.VolumeReport(
+                    id=v.volume_id,
+                    collection=v.collection,
+                    replica_placement=v.replica_placement,
+                    ttl=v.ttl,
+                    version=3,
+                    size=8,
+                    disk_type=v.disk_type,
+                )
+                for v in self.volumes.values()
+            ],
+        )
+
+    async def disconnect(self) -> None:
+        if self._stream is not None:
+            await self._stream.done_writing()
+            await self._stream.code()
+            self._stream = None
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def stop(self) -> None:
+        await self.disconnect()
+        if self._server is not None:
+            await self._server.stop(None)
+
+    # -- kelp.v1.VolumeAdmin ----------------------------------------------------------------------
+
+    async def AllocateVolume(self, request: Any, context: Any) -> volume_pb2.AllocateVolumeResponse:
+        self.allocations.append(request)
+        self.volumes[request.volume_id] = request
+        return volume_pb2.AllocateVolumeResponse()
+
+    async def DeleteVolume(self, request: Any, context: Any) -> volume_pb2.DeleteVolumeResponse:
+        self.volumes.pop(request.volume_id, None)
+        return volume_pb2.DeleteVolumeResponse()
+
+    async def MarkReadOnly(self, request: Any, context: Any) -> volume_pb2.MarkReadOnlyResponse:
+        return volume_pb2.MarkReadOnlyResponse()
+
+    async def DeleteCollection(self, request: Any, context: Any) -> volume_pb2.DeleteCollectionResponse:
+        for vid in [v for v, req in self.volumes.items() if req.collection == request.collection]:
+            del self.volumes[vid]
+        return volume_pb2.DeleteCollectionResponse()
+
+    async def VacuumCheck(self, request: Any, context: Any) -> volume_pb2.VacuumCheckResponse:
+        return volume_pb2.VacuumCheckResponse(garbage_ratio=0.0)
+
+    async def Vacuum(self, request: Any, context: Any) -> volume_pb2.VacuumResponse:
+        return volume_pb2.VacuumResponse()
+
+
+@asynccontextmanager
+async def fake_nodes(*nodes: FakeVolumeNode) -> AsyncIterator[tuple[FakeVolumeNode, ...]]:
+    try:
+        for node in nodes:
+            await node.start()
+        yield nodes
+    finally:
+        for node in nodes:
+            await node.stop()
