@@ -139,7 +139,10 @@ async def _serve(start: StartFunction) -> int:
         if starting.done():
             error = starting.exception()
             if error is not None:
-                log.error("cannot start: %s", _describe(error), exc_info=not isinstance(error, OSError))
+                # An OSError (port in use, bad directory) says all in one line; anything else
+                # is a bug whose traceback the operator needs.
+                trace = None if isinstance(error, OSError) else error
+                log.error("cannot start: %s", _describe(error), exc_info=trace)
                 status = 1
             else:
                 await waiting
