@@ -25,7 +25,7 @@ class MasterConfig:
     grpc_port: int = 0  # 0 means port + 10000 (or free when port is 0)
     mdir: str = "/tmp/kelp-master"  # Raft journal and snapshots
     peers: tuple[str, ...] = ()  # "host:port" of every master, self included; () = a cluster of one
-    raft_port: int = 0  # 0 means the documented convention (see raft.py)
+    raft_port: int = 0  # 0 = HTTP port + 20000 (see raft.py; a lone master past 65535 takes a free port)
     volume_size_limit_mb: int = 30 * 1024  # a volume stops taking assigns at this size
     default_replication: str = "000"
     pulse_seconds: float = 5.0  # volume-server heartbeat interval
@@ -36,3 +36,5 @@ class MasterConfig:
     jwt_read_key: str = ""  # [jwt.signing.read] key
     jwt_read_expires_after_seconds: int = 60
     sequence_batch: int = 10_000  # keys reserved per SequenceReserved event
+    raft_tick_seconds: float = 0.01  # pysyncobj tick; a lone master commits in about one tick
+    assign_growth_wait_seconds: float = 5.0  # an assign that triggers growth waits this long for it

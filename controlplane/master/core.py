@@ -24,11 +24,17 @@ Must not import grpc or kelp_http.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import random
+import uuid
 from typing import Any
 
-from kelp_pb import master_pb2
+from kelp_pb import events_pb2, master_pb2
 
+from controlplane.master import status
+from controlplane.master.assign import Assigner
 from controlplane.master.config import MasterConfig
 from controlplane.master.errors import (
     CollectionNotFound,
@@ -45,14 +51,23 @@ from controlplane.master.errors import (
     VolumeServerFailed,
     WarmingUp,
 )
+from controlplane.master.growth import Growth, volumes_per_growth
+from controlplane.master.raft import EventLog, RaftLog, commit
+from controlplane.master.reconcile import reconcile
+from controlplane.master.sequence import Sequence
+from controlplane.master.token import MIN_RECOMMENDED_KEY_BYTES, sign_fid
+from controlplane.master.topology import Topology
 from controlplane.master.types import (
     AssignRequest,
     AssignResult,
     Clock,
+    Layout,
     Location,
+    Preference,
     SystemClock,
     VolumeAdmin,
 )
+from dataplane.volume.engine.types import Cookie, FileId, NeedleId, ReplicaPlacement, Ttl, VolumeId
 
 __all__ = [
     "AssignRequest",
@@ -78,6 +93,11 @@ __all__ = [
 ]
 
 
+log = logging.getLogger(__name__)
+
+RUN_INTERVAL_SECONDS = 1.0  # leader duties cadence: liveness is judged in pulse-sized units
+
+
 class MasterCore:
     def __init__(
         self,
@@ -86,56 +106,228 @@ class MasterCore:
         *,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        log: Any = None,
+        log: EventLog | None = None,
     ) -> None:
         """`config.port`/`config.grpc_port` must be the ports actually bound (use
         `dataclasses.replace` after binding port 0). `log` (an `EventLog`) is for tests."""
-        raise NotImplementedError
+        self._config = config
+        self._admin = volume_admin
+        self._clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._http = f"{config.ip}:{config.port}"
+        self._grpc_port = config.grpc_port or config.port + 10000
+        self._log: EventLog = log or RaftLog(
+            config.mdir,
+            self._http,
+            peers=config.peers,
+            raft_port=config.raft_port,
+            bind_ip=config.bind_ip,
+            tick_seconds=config.raft_tick_seconds,
+        )
+        self._limit = config.volume_size_limit_mb * 1024 * 1024
+        self._dead_after = config.dead_node_after_seconds or 3 * config.pulse_seconds + 5
+        # A heartbeat built just before growth allocated a volume does not list it yet.
+        self._fresh_grace = 2 * config.pulse_seconds + 1
+        self._topology = Topology()
+        self._sequence = Sequence(self._reserve_keys, config.sequence_batch)
+        self._growth = Growth(self._log, volume_admin, self._topology, self._clock, self._rng)
+        self._assigner = Assigner(
+            self._log, self._topology, self._growth, self._sequence, self._rng, self._limit
+        )
+        self._leader_term: int | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
         """Open the event log (journal + snapshot in `config.mdir`) and replay it; returns when
         this master has applied everything it had on disk (a cluster of one is then leader)."""
-        raise NotImplementedError
+        for key in (self._config.jwt_signing_key, self._config.jwt_read_key):
+            if key and len(key.encode()) < MIN_RECOMMENDED_KEY_BYTES:
+                log.warning("jwt key shorter than %d bytes: easier to guess", MIN_RECOMMENDED_KEY_BYTES)
+        await self._log.start()
+        self._sync_leadership()
 
     async def stop(self) -> None:
-        """Flush and close the event log. Idempotent."""
-        raise NotImplementedError
+        """Cancel growths, drop key ranges, close the event log. Idempotent."""
+        await self._assigner.close()
+        await self._sequence.close()
+        await self._log.close()
 
     async def run_once(self) -> None:
-        """One round of leader duties: declare silent nodes dead (NodeLeft), top up the sequence."""
-        raise NotImplementedError
+        """One round of leader duties: declare silent nodes dead (NodeLeft), name the cluster."""
+        if not self._sync_leadership():
+            return
+        now = self._clock.time()
+        events = []
+        with self._log.lock:
+            state = self._log.state
+            silent = [
+                n.node_id
+                for n in state.live_nodes()
+                if now - self._topology.last_seen(n.node_id) > self._dead_after
+            ]
+            if not state.topology_id:
+                topology_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+                events.append(
+                    events_pb2.Event(topology_id_set=events_pb2.TopologyIdSet(topology_id=topology_id))
+                )
+        for node_id in silent:
+            log.info("node silent, declared dead node=%s after=%.0fs", node_id, self._dead_after)
+            events.append(events_pb2.Event(node_left=events_pb2.NodeLeft(node_id=node_id, time_ns=_ns(now))))
+        if not events:
+            return
+        try:
+            await commit(self._log, events)
+        except NotLeader:
+            return  # the new leader does the same
+        for node_id in silent:
+            self._topology.forget(node_id)
 
     async def run_forever(self) -> None:
         """`run_once` every second until cancelled; run it in serve()'s TaskGroup."""
-        raise NotImplementedError
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("leader duties failed; retrying")
+            await asyncio.sleep(RUN_INTERVAL_SECONDS)
+
+    # -- leadership ----------------------------------------------------------------
+
+    def _sync_leadership(self) -> bool:
+        """Notice a change of leadership (checked at every entry point, no callback thread)."""
+        leading = self._log.is_leader()
+        term = self._log.term() if leading else None
+        if term != self._leader_term:
+            if term is not None:
+                log.info("became leader term=%d", term)
+                # Soft state is rebuilt from heartbeats; node silence counts from now.
+                self._topology.reset(self._clock.time())
+            else:
+                log.info("leadership lost leader=%s", self._log.leader())
+                self._topology.reset(0.0)
+            # Ranges reserved in an older term stay unused (a gap), never reissued.
+            self._sequence.reset()
+            self._leader_term = term
+        return leading
+
+    def _require_leader(self) -> None:
+        if not self._sync_leadership():
+            raise NotLeader(self._log.leader())
+
+    async def _reserve_keys(self, count: int, at_least: int) -> int:
+        reserve = events_pb2.SequenceReserved(count=count, at_least=at_least)
+        (first,) = await commit(self._log, [events_pb2.Event(sequence_reserved=reserve)])
+        assert first is not None
+        return first
 
     # -- write path (leader only: raise NotLeader on a follower) ----------------
+
+    def _layout(self, req: AssignRequest) -> tuple[Layout, Preference]:
+        text = req.replication or self._config.default_replication
+        rp = ReplicaPlacement.parse(text)
+        if rp.to_byte() > 255:
+            raise InvalidReplication(text)
+        disk = "" if req.disk in ("", "hdd") else req.disk
+        layout = Layout(req.collection, rp, Ttl.parse(req.ttl), disk)
+        return layout, Preference(req.data_center, req.rack, req.data_node)
 
     async def assign(self, req: AssignRequest) -> AssignResult:
         """Pick a writable volume for the layout and reserve `req.count` keys.
 
-        Grows volumes when none is writable, waiting up to ~5 s for the growth.
-        Raises InvalidReplication, InvalidTtl, NoWritableVolume (503), NoFreeVolumes (406),
+        Grows volumes when none is writable, waiting up to `assign_growth_wait_seconds`.
+        Raises InvalidReplication, InvalidTtl (406), NoWritableVolume (503), NoFreeVolumes (406),
         NotLeader."""
-        raise NotImplementedError
+        self._require_leader()
+        layout, pref = self._layout(req)
+        count = max(1, req.count)
+        pick = await self._assigner.assign(
+            layout,
+            pref,
+            count,
+            grow_count=req.writable_volume_count
+            or volumes_per_growth(self._config.growth, layout.replica_placement),
+            preallocate=req.preallocate,
+            growth_wait=self._config.assign_growth_wait_seconds,
+        )
+        fid = str(FileId(VolumeId(pick.volume_id), NeedleId(pick.key), Cookie(self._rng.getrandbits(32))))
+        main = pick.locations[0]
+        auth = sign_fid(
+            self._config.jwt_signing_key, fid, self._config.jwt_expires_after_seconds, self._clock.time()
+        )
+        return AssignResult(fid, main.url, main.public_url, count, main.grpc_port, auth, pick.locations)
 
     async def grow(self, req: AssignRequest, count: int) -> int:
         """`/vol/grow`: create `count` logical volumes for the layout; returns the number of
         volume locations created (replicas counted). Raises InvalidCount, InvalidReplication,
         NotEnoughFreeVolumes, PlacementImpossible, VolumeServerFailed (all 406), NotLeader."""
-        raise NotImplementedError
+        self._require_leader()
+        if count < 1:
+            raise InvalidCount(str(count))
+        layout, pref = self._layout(req)
+        copies = layout.replica_placement.copy_count
+        with self._log.lock:
+            free = sum(n.free for n in self._growth.free_slots(layout.disk_type))
+        if count * copies > free:
+            raise NotEnoughFreeVolumes(free // copies, count)
+        grown = await self._growth.grow(layout, count, pref, req.preallocate)
+        return sum(len(g.nodes) for g in grown)
 
     async def delete_collection(self, name: str) -> None:
-        """Delete the collection's volumes on every server, then log CollectionDeleted.
-        Raises CollectionNotFound (400), NotLeader, VolumeServerFailed."""
-        raise NotImplementedError
+        """Delete the collection's volumes on every live server, then log CollectionDeleted.
+        Raises CollectionNotFound (400), NotLeader, VolumeServerFailed (a server failed; the
+        others' volumes are gone and the failed server's reappear with its next heartbeat)."""
+        self._require_leader()
+        with self._log.lock:
+            state = self._log.state
+            if name not in state.collections():
+                raise CollectionNotFound(name)
+            nodes = [Location.of(n) for n in state.live_nodes()]
+        outcomes = await asyncio.gather(
+            *(self._admin.delete_collection(n, name) for n in nodes), return_exceptions=True
+        )
+        await commit(
+            self._log, [events_pb2.Event(collection_deleted=events_pb2.CollectionDeleted(name=name))]
+        )
+        log.info("collection deleted name=%s nodes=%d", name, len(nodes))
+        for node, outcome in zip(nodes, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                raise VolumeServerFailed(node.url, "delete collection", str(outcome)) from outcome
 
     async def vacuum(self, garbage_threshold: float) -> None:
-        """Compact every replica of every volume whose garbage ratio exceeds the threshold
-        (SeaweedFS default 0.3). Raises NotLeader."""
-        raise NotImplementedError
+        """Compact every replica of each volume whose garbage ratio (highest among its replicas)
+        exceeds the threshold (SeaweedFS's default 0.3). A volume whose check fails is skipped.
+        Raises NotLeader."""
+        self._require_leader()
+        with self._log.lock:
+            state = self._log.state
+            volumes = [
+                (v.volume_id, [Location.of(state.nodes[n]) for n in v.replicas if n in state.nodes])
+                for v in sorted(state.volumes.values(), key=lambda v: v.volume_id)
+            ]
+        for vid, locations in volumes:
+            ratios = await asyncio.gather(
+                *(self._admin.vacuum_check(loc, vid) for loc in locations), return_exceptions=True
+            )
+            if any(isinstance(r, BaseException) for r in ratios):
+                log.warning(
+                    "vacuum check failed vid=%d errors=%s",
+                    vid,
+                    [r for r in ratios if isinstance(r, BaseException)],
+                )
+                continue
+            ratio = max((r for r in ratios if not isinstance(r, BaseException)), default=0.0)
+            if ratio <= garbage_threshold:
+                continue
+            done = await asyncio.gather(
+                *(self._admin.vacuum(loc, vid) for loc in locations), return_exceptions=True
+            )
+            failed = [r for r in done if isinstance(r, BaseException)]
+            reclaimed = sum(r for r in done if not isinstance(r, BaseException))
+            if failed:
+                log.warning("vacuum failed vid=%d errors=%s", vid, failed)
+            else:
+                log.info("volume vacuumed vid=%d garbage=%.2f reclaimed=%d", vid, ratio, reclaimed)
 
     # -- heartbeats ---------------------------------------------------------------
 
@@ -144,46 +336,124 @@ class MasterCore:
         """The node id of a heartbeat's sender: "ip:port"."""
         return f"{hb.ip}:{hb.port}"
 
+    def _heartbeat_response(self, leading: bool) -> master_pb2.HeartbeatResponse:
+        return master_pb2.HeartbeatResponse(
+            volume_size_limit=self._limit,
+            leader="" if leading else (self._log.leader() or ""),
+            pulse_seconds=max(1, round(self._config.pulse_seconds)),
+        )
+
     async def heartbeat(self, hb: master_pb2.HeartbeatRequest) -> master_pb2.HeartbeatResponse:
         """Take one heartbeat (full inventory). On the leader: reconcile it into events and update
         soft state. On a follower: nothing is recorded; the response names the leader so the
         volume server reconnects there. Never raises NotLeader."""
-        raise NotImplementedError
+        if not self._sync_leadership():
+            return self._heartbeat_response(False)
+        node_id = self.node_id(hb)
+        now = self._clock.time()
+        self._topology.observe(node_id, hb, now)
+        self._sequence.observe_max_file_key(hb.max_file_key)
+        with self._log.lock:
+            events = reconcile(
+                self._log.state,
+                hb,
+                time_ns=_ns(now),
+                volume_size_limit=self._limit,
+                fresh=self._topology.fresh_volumes(node_id, now, self._fresh_grace),
+            )
+        if events:
+            try:
+                await commit(self._log, events)
+            except NotLeader:
+                return self._heartbeat_response(False)
+            log.debug("heartbeat reconciled node=%s events=%d", node_id, len(events))
+        return self._heartbeat_response(True)
 
     async def node_disconnected(self, node_id: str) -> None:
         """The node's heartbeat stream ended: on the leader, log NodeLeft."""
-        raise NotImplementedError
+        if not self._sync_leadership():
+            return
+        self._topology.forget(node_id)
+        with self._log.lock:
+            node = self._log.state.nodes.get(node_id)
+            alive = node is not None and node.alive
+        if not alive:
+            return
+        left = events_pb2.NodeLeft(node_id=node_id, time_ns=_ns(self._clock.time()))
+        with contextlib.suppress(NotLeader):
+            await commit(self._log, [events_pb2.Event(node_left=left)])
+            log.info("node left node=%s", node_id)
 
     # -- reads (any master, from the replicated state) ---------------------------
 
     def lookup(self, vid: int, collection: str = "") -> list[Location]:
-        """Locations of a volume's replicas on live nodes. Raises VolumeNotFound."""
-        raise NotImplementedError
+        """Locations of a volume's replicas on live nodes. Raises VolumeNotFound.
+        (`collection` is accepted for compatibility; volume ids are unique across collections.)"""
+        with self._log.lock:
+            state = self._log.state
+            volume = state.volumes.get(vid)
+            nodes = [state.nodes.get(n) for n in volume.replicas] if volume is not None else []
+            locations = [Location.of(n) for n in nodes if n is not None and n.alive]
+        if not locations:
+            raise VolumeNotFound(vid)
+        return locations
 
     def lookup_token(self, fid: str, read: bool = False) -> str:
         """JWT for `/dir/lookup?fileId=fid` (the read key when `read`), or "" when that key is unset."""
-        raise NotImplementedError
+        c = self._config
+        if read:
+            return sign_fid(c.jwt_read_key, fid, c.jwt_read_expires_after_seconds, self._clock.time())
+        return sign_fid(c.jwt_signing_key, fid, c.jwt_expires_after_seconds, self._clock.time())
+
+    def _writable_ids(self, key: tuple[str, int, int, str]) -> list[int]:
+        collection, rp, ttl, disk = key
+        layout = Layout(collection, ReplicaPlacement.from_byte(rp), Ttl.from_u16(ttl), disk)
+        return [vid for vid, _ in self._assigner.writable(layout, Preference())]
 
     def dir_status(self) -> dict[str, Any]:
         """`/dir/status` JSON (§3.3)."""
-        raise NotImplementedError
+        with self._log.lock:
+            return status.dir_status(self._log.state, list(self._assigner.layouts()), self._writable_ids)
 
     def vol_status(self) -> dict[str, Any]:
         """`/vol/status` JSON (§3.6)."""
-        raise NotImplementedError
+        with self._log.lock:
+            return status.vol_status(self._log.state, self._topology)
+
+    def _grpc_port_of(self, http_address: str) -> int:
+        if http_address == self._http:
+            return self._grpc_port
+        return int(http_address.rsplit(":", 1)[1]) + 10000
 
     def cluster_status(self) -> dict[str, Any]:
         """`/cluster/status` JSON (§3.4): IsLeader only when leader, Leader "host:port.grpcPort",
         Peers (other masters) only when there are any, MaxVolumeId."""
-        raise NotImplementedError
+        with self._log.lock:
+            max_vid = self._log.state.max_volume_id
+        return status.cluster_status(
+            is_leader=self.is_leader(),
+            leader=self.leader(),
+            peers=[p for p in self._config.peers if p != self._http],
+            max_volume_id=max_vid,
+            grpc_port_of=self._grpc_port_of,
+        )
 
-    def collection_info(self, name: str, detail: bool = False) -> dict[str, Any]:
-        """`/collection/info` JSON (§3.9). Raises CollectionNotFound (400)."""
-        raise NotImplementedError
+    def collection_info(self, name: str, detail: bool = False) -> dict[str, Any] | list[dict[str, Any]]:
+        """`/collection/info` JSON (§3.9); a list of per-layout objects with `detail`.
+        Raises CollectionNotFound (400)."""
+        with self._log.lock:
+            volumes = [v for v in self._log.state.volumes.values() if v.collection == name]
+            if not volumes:
+                raise CollectionNotFound(name)
+            return status.collection_info(name, volumes, self._topology, self._limit, detail)
 
     def is_leader(self) -> bool:
-        raise NotImplementedError
+        return self._sync_leadership()
 
     def leader(self) -> str | None:
         """The leader's HTTP "host:port" (self included), or None while no leader is known."""
-        raise NotImplementedError
+        return self._http if self._sync_leadership() else self._log.leader()
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)

@@ -73,6 +73,7 @@ class MasterState:
         self.volumes: dict[int, VolumeRecord] = {}
         self.max_volume_id = 0
         self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
+        self.topology_id = ""  # set once, by the first leader
         self.revision = 0  # events applied by this process: lets readers cache derived views
 
     def replace_with(self, other: MasterState) -> None:
@@ -81,6 +82,7 @@ class MasterState:
         self.volumes = other.volumes
         self.max_volume_id = other.max_volume_id
         self.sequence_ceiling = other.sequence_ceiling
+        self.topology_id = other.topology_id
         self.revision += 1
 
     # -- folding -----------------------------------------------------------------
@@ -107,6 +109,8 @@ class MasterState:
             name = event.collection_deleted.name
             for vid in [v.volume_id for v in self.volumes.values() if v.collection == name]:
                 del self.volumes[vid]
+        elif kind == "topology_id_set":
+            self.topology_id = self.topology_id or event.topology_id_set.topology_id
         # An unknown kind (a newer master's event) is skipped: it was a fact this version
         # cannot hold, and skipping keeps every master of this version folding alike.
         return None
@@ -261,6 +265,10 @@ class MasterState:
         out.append(
             events_pb2.Event(sequence_reserved=events_pb2.SequenceReserved(up_to=self.sequence_ceiling))
         )
+        if self.topology_id:
+            out.append(
+                events_pb2.Event(topology_id_set=events_pb2.TopologyIdSet(topology_id=self.topology_id))
+            )
         return out
 
     def to_bytes(self) -> bytes:
@@ -284,6 +292,7 @@ class MasterState:
             and self.volumes == other.volumes
             and self.max_volume_id == other.max_volume_id
             and self.sequence_ceiling == other.sequence_ceiling
+            and self.topology_id == other.topology_id
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value

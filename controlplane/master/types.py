@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from controlplane.master.state import DataNode
 from dataplane.volume.engine.types import ReplicaPlacement, Ttl
 
 
@@ -41,6 +42,10 @@ class Location:
     data_center: str = ""
     rack: str = ""
 
+    @classmethod
+    def of(cls, node: DataNode) -> Location:
+        return cls(node.node_id, node.public_url, node.grpc_port, node.data_center, node.rack)
+
     @property
     def grpc_address(self) -> str:
         """ "ip:grpcPort", for dialling the server's gRPC services."""
@@ -57,6 +62,29 @@ class AssignResult:
     grpc_port: int
     auth: str = ""  # JWT for the fid ("" when no signing key): HTTP sends it as `Authorization: Bearer`
     replicas: tuple[Location, ...] = ()  # every replica, first = url (the gRPC Assign reply lists them)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Volumes that can take the same writes: SeaweedFS's volume layout key."""
+
+    collection: str
+    replica_placement: ReplicaPlacement
+    ttl: Ttl
+    disk_type: str  # "" = hdd
+
+    def key(self) -> tuple[str, int, int, str]:
+        """As the state stores it: (collection, placement byte, ttl u16, disk type)."""
+        return (self.collection, self.replica_placement.to_byte(), self.ttl.to_u16(), self.disk_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    """Where the caller would like the volume: `dataCenter`, `rack`, `dataNode` ("" = anywhere)."""
+
+    data_center: str = ""
+    rack: str = ""
+    data_node: str = ""
 
 
 class VolumeAdmin(Protocol):

@@ -98,8 +98,14 @@ class CollectionDeleted(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class TopologyIdSet(_message.Message):
+    __slots__ = ("topology_id",)
+    TOPOLOGY_ID_FIELD_NUMBER: _ClassVar[int]
+    topology_id: str
+    def __init__(self, topology_id: _Optional[str] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted")
+    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set")
     NODE_JOINED_FIELD_NUMBER: _ClassVar[int]
     NODE_LEFT_FIELD_NUMBER: _ClassVar[int]
     VOLUME_ADDED_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +114,7 @@ class Event(_message.Message):
     SEQUENCE_RESERVED_FIELD_NUMBER: _ClassVar[int]
     MAX_VOLUME_ID_ADVANCED_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_DELETED_FIELD_NUMBER: _ClassVar[int]
+    TOPOLOGY_ID_SET_FIELD_NUMBER: _ClassVar[int]
     node_joined: NodeJoined
     node_left: NodeLeft
     volume_added: VolumeAdded
@@ -116,7 +123,8 @@ class Event(_message.Message):
     sequence_reserved: SequenceReserved
     max_volume_id_advanced: MaxVolumeIdAdvanced
     collection_deleted: CollectionDeleted
-    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ...) -> None: ...
+    topology_id_set: TopologyIdSet
+    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
     __slots__ = ("events",)
