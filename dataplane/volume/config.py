@@ -27,3 +27,6 @@ class VolumeServerConfig:
     jwt_signing_key: str = ""  # security.toml [jwt.signing] key
     jwt_read_key: str = ""  # security.toml [jwt.signing.read] key
     fsync: bool = False  # fsync every write (per-request ?fsync=true also works)
+    replication_timeout_seconds: float = 30.0  # per replica request in a W=N fan-out
+    heartbeat_max_backoff_seconds: float = 5.0  # cap on the retry delay when no master answers
+    lookup_ttl_seconds: float = 10.0  # how long a volume-location answer is cached

@@ -1,0 +1,142 @@
+"""kelp.v1.VolumeAdmin served by the volume server: volume allocation, deletion,
+read-only marking, collection deletion and vacuum, called by the master.
+
+Each RPC decodes its request, runs one Store call in a worker thread (these touch
+files: create, unlink, compact) and reports inventory changes so the next heartbeat
+goes out at once. Engine errors become gRPC status codes in one table.
+
+Server-side adapter: grpc, kelp_pb and the Store; no HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from kelp_pb import volume_pb2, volume_pb2_grpc
+
+from dataplane.volume.engine import errors as engine
+from dataplane.volume.engine.store import Store
+from dataplane.volume.engine.types import ReplicaPlacement, Ttl, VolumeId
+from dataplane.volume.errors import VolumeNotEmpty
+
+log = logging.getLogger(__name__)
+
+# Engine (and adapter) errors -> gRPC status; searched along the exception's MRO.
+STATUS_CODES: dict[type[BaseException], grpc.StatusCode] = {
+    engine.VolumeNotFound: grpc.StatusCode.NOT_FOUND,
+    engine.VolumeExists: grpc.StatusCode.ALREADY_EXISTS,
+    engine.NoFreeSlot: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    engine.VolumeFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    engine.InvalidReplication: grpc.StatusCode.INVALID_ARGUMENT,
+    engine.InvalidTtl: grpc.StatusCode.INVALID_ARGUMENT,
+    engine.VolumeReadOnly: grpc.StatusCode.FAILED_PRECONDITION,
+    VolumeNotEmpty: grpc.StatusCode.FAILED_PRECONDITION,
+    engine.CorruptVolume: grpc.StatusCode.DATA_LOSS,
+    engine.CorruptNeedle: grpc.StatusCode.DATA_LOSS,
+    engine.EngineError: grpc.StatusCode.INTERNAL,
+}
+
+Reply = TypeVar("Reply")
+Method = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Reply]]
+
+
+def status_code_for(exc: BaseException) -> grpc.StatusCode | None:
+    for cls in type(exc).__mro__:
+        code = STATUS_CODES.get(cls)
+        if code is not None:
+            return code
+    return None
+
+
+def _mapped(method: Method[Reply]) -> Method[Reply]:
+    """Turn the table's errors into an aborted RPC with the error's message."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Reply:
+        try:
+            return await method(self, request, context)
+        except Exception as exc:
+            code = status_code_for(exc)
+            if code is None:
+                raise
+            log.info("admin call failed method=%s code=%s error=%s", method.__name__, code.name, exc)
+            await context.abort(code, str(exc))
+            raise  # abort() raises; this keeps type checkers satisfied
+
+    return wrapper
+
+
+class VolumeAdminServicer(volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[misc]  # generated, untyped
+    def __init__(self, store: Store, volumes_changed: Callable[[], None]) -> None:
+        self._store = store
+        self._volumes_changed = volumes_changed
+
+    @_mapped
+    async def AllocateVolume(
+        self, request: volume_pb2.AllocateVolumeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.AllocateVolumeResponse:
+        vid = VolumeId(request.volume_id)
+        rp = ReplicaPlacement.from_byte(request.replica_placement)
+        ttl = Ttl.from_u16(request.ttl)
+        collection = request.collection
+        await asyncio.to_thread(self._store.allocate_volume, vid, collection, rp, ttl, request.preallocate)
+        log.info("volume allocated vid=%d collection=%s replication=%s ttl=%s", vid, collection, rp, ttl)
+        self._volumes_changed()
+        return volume_pb2.AllocateVolumeResponse()
+
+    @_mapped
+    async def DeleteVolume(
+        self, request: volume_pb2.DeleteVolumeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.DeleteVolumeResponse:
+        vid = VolumeId(request.volume_id)
+        if request.only_empty:
+            info = await asyncio.to_thread(self._store.volume_info, vid)
+            live = info.file_count - info.delete_count
+            if live > 0:
+                raise VolumeNotEmpty(vid, live)
+        await asyncio.to_thread(self._store.delete_volume, vid)
+        log.info("volume deleted vid=%d", vid)
+        self._volumes_changed()
+        return volume_pb2.DeleteVolumeResponse()
+
+    @_mapped
+    async def MarkReadOnly(
+        self, request: volume_pb2.MarkReadOnlyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.MarkReadOnlyResponse:
+        vid = VolumeId(request.volume_id)
+        await asyncio.to_thread(self._store.mark_read_only, vid, request.read_only)
+        log.info("volume read-only changed vid=%d read_only=%s", vid, request.read_only)
+        self._volumes_changed()
+        return volume_pb2.MarkReadOnlyResponse()
+
+    @_mapped
+    async def DeleteCollection(
+        self, request: volume_pb2.DeleteCollectionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.DeleteCollectionResponse:
+        await asyncio.to_thread(self._store.delete_collection, request.collection)
+        log.info("collection deleted collection=%s", request.collection)
+        self._volumes_changed()
+        return volume_pb2.DeleteCollectionResponse()
+
+    @_mapped
+    async def VacuumCheck(
+        self, request: volume_pb2.VacuumCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.VacuumCheckResponse:
+        ratio = await asyncio.to_thread(self._store.garbage_ratio, VolumeId(request.volume_id))
+        return volume_pb2.VacuumCheckResponse(garbage_ratio=ratio)
+
+    @_mapped
+    async def Vacuum(
+        self, request: volume_pb2.VacuumRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.VacuumResponse:
+        vid = VolumeId(request.volume_id)
+        reclaimed = await asyncio.to_thread(self._store.vacuum, vid)
+        log.info("volume vacuumed vid=%d reclaimed=%d", vid, reclaimed)
+        self._volumes_changed()
+        return volume_pb2.VacuumResponse(reclaimed_bytes=reclaimed)

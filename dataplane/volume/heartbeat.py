@@ -1,0 +1,232 @@
+"""The volume server's heartbeat: a bidirectional stream to kelp.v1.Master/Heartbeat.
+
+Every message carries the full inventory (the leader diffs it against its state), sent
+on connect, every pulse, and promptly after `notify_nowait()` (a volume was allocated,
+deleted, or turned read-only). A reply naming another `leader` moves the stream there;
+a broken stream is retried across the configured masters with capped exponential
+backoff.
+
+This module translates engine statistics into protos (the engine never imports them).
+Server-side adapter: grpc, kelp_pb, the Store's statistics(); no HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+from kelp_pb import master_pb2, master_pb2_grpc
+
+from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
+from dataplane.volume.engine.store import Store, StoreStatistics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA_CENTER = "DefaultDataCenter"
+DEFAULT_RACK = "DefaultRack"
+FIRST_BACKOFF_SECONDS = 0.1
+DEFAULT_MAX_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeIdentity:
+    """What the master knows this server by."""
+
+    ip: str
+    port: int
+    public_url: str
+    grpc_port: int
+    data_center: str = ""
+    rack: str = ""
+
+
+def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.HeartbeatRequest:
+    """One heartbeat: identity plus the whole inventory."""
+    return master_pb2.HeartbeatRequest(
+        ip=node.ip,
+        port=node.port,
+        public_url=node.public_url,
+        grpc_port=node.grpc_port,
+        data_center=node.data_center or DEFAULT_DATA_CENTER,
+        rack=node.rack or DEFAULT_RACK,
+        max_volume_count=stats.max_volume_count,
+        # Not in every engine version's statistics: 0 tells the master nothing, which is safe.
+        max_file_key=getattr(stats, "max_file_key", 0),
+        volumes=[
+            master_pb2.VolumeReport(
+                id=v.id,
+                collection=v.collection,
+                replica_placement=v.replica_placement.to_byte(),
+                ttl=v.ttl.to_u16(),
+                version=v.version,
+                read_only=v.read_only,
+                size=v.size,
+                file_count=v.file_count,
+                delete_count=v.delete_count,
+                deleted_byte_count=v.deleted_byte_count,
+                compact_revision=v.compact_revision,
+                modified_at_second=v.modified_at_second,
+                disk_type=v.disk_type,
+            )
+            for v in stats.volumes
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatStatistics:
+    connected: bool
+    master: str  # the master the stream is (or was last) open to
+    sent: int  # heartbeats sent since start
+    sessions: int  # streams opened since start
+    volume_size_limit: int  # bytes, from the leader's last reply (0 = not heard yet)
+
+
+class _LeaderMoved(Exception):
+    def __init__(self, leader: str) -> None:
+        super().__init__(f"leader is {leader}")
+        self.leader = leader
+
+
+class Heartbeat:
+    def __init__(
+        self,
+        store: Store,
+        node: NodeIdentity,
+        masters: Sequence[str],
+        *,
+        pulse_seconds: float,
+        max_backoff_seconds: float = DEFAULT_MAX_BACKOFF_SECONDS,
+        on_leader: Callable[[str], None] | None = None,
+    ) -> None:
+        if not masters:
+            raise ValueError("at least one master address is needed")
+        self._store = store
+        self._node = node
+        self._masters = list(masters)
+        self._pulse = pulse_seconds
+        self._max_backoff = max_backoff_seconds
+        self._on_leader = on_leader
+        self._changed = asyncio.Event()
+        self._connected = False
+        self._master = self._masters[0]
+        self._sent = 0
+        self._sessions = 0
+        self._volume_size_limit = 0
+
+    @property
+    def connected(self) -> bool:
+        """A master has answered on the current stream."""
+        return self._connected
+
+    def notify_nowait(self) -> None:
+        """The inventory changed: send a heartbeat now rather than at the next pulse."""
+        self._changed.set()
+
+    def statistics(self) -> HeartbeatStatistics:
+        return HeartbeatStatistics(
+            self._connected, self._master, self._sent, self._sessions, self._volume_size_limit
+        )
+
+    async def run(self) -> None:
+        """Keep a stream open to the leader until cancelled."""
+        index = 0
+        backoff = FIRST_BACKOFF_SECONDS
+        target = self._masters[0]
+        while True:
+            self._master = target
+            try:
+                await self._session(target)
+                reason = "stream ended"
+            except _LeaderMoved as moved:
+                log.info("following leader master=%s leader=%s", target, moved.leader)
+                target, backoff = moved.leader, FIRST_BACKOFF_SECONDS
+                continue
+            except grpc.aio.AioRpcError as err:
+                reason = f"{err.code().name} {err.details()}"
+            except (ConnectionError, OSError, ValueError) as err:
+                reason = str(err)
+            except Exception as err:  # a bug must not stop heartbeats for good: log it and retry
+                log.exception("heartbeat failed unexpectedly master=%s", target)
+                reason = repr(err)
+            finally:
+                self._connected = False
+            log.warning("heartbeat lost master=%s reason=%s retry_in=%.1fs", target, reason, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+            index = (index + 1) % len(self._masters)
+            target = self._masters[index]
+
+    async def _session(self, master: str) -> None:
+        address = ServerAddress.parse(master)
+        async with grpc.aio.insecure_channel(address.grpc, options=GRPC_CHANNEL_OPTIONS) as channel:
+            call = master_pb2_grpc.MasterStub(channel).Heartbeat()
+            self._sessions += 1
+            try:
+                await self._send(call)
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._pulse_loop(call))
+                    group.create_task(self._read_loop(call, address))
+            except BaseExceptionGroup as group:
+                raise _first_failure(group) from None
+            finally:
+                call.cancel()
+
+    async def _send(self, call: grpc.aio.StreamStreamCall[Any, Any]) -> None:
+        self._changed.clear()
+        stats = await asyncio.to_thread(self._store.statistics)
+        await call.write(heartbeat_request(self._node, stats))
+        self._sent += 1
+
+    async def _pulse_loop(self, call: grpc.aio.StreamStreamCall[Any, Any]) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), self._pulse)
+            await self._send(call)
+
+    async def _read_loop(self, call: grpc.aio.StreamStreamCall[Any, Any], address: ServerAddress) -> None:
+        while True:
+            reply = await call.read()
+            if reply is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing from grpc-stubs
+                raise ConnectionError("master closed the heartbeat stream")
+            assert isinstance(reply, master_pb2.HeartbeatResponse)
+            if reply.pulse_seconds:
+                self._pulse = float(reply.pulse_seconds)
+            if reply.volume_size_limit:
+                self._volume_size_limit = reply.volume_size_limit
+            leader = reply.leader
+            if leader and not _same_server(leader, address):
+                raise _LeaderMoved(leader)
+            if not self._connected:
+                log.info("heartbeat connected master=%s", address)
+                self._connected = True
+                if self._on_leader is not None:
+                    self._on_leader(str(address))
+
+
+def _first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The exception that ended a session: a leader move wins over the errors it caused."""
+    moved = group.subgroup(_LeaderMoved)
+    leaves = list(_leaves(moved if moved is not None else group))
+    return leaves[0]
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def _same_server(text: str, address: ServerAddress) -> bool:
+    try:
+        other = ServerAddress.parse(text)
+    except ValueError:
+        return False
+    return other.host == address.host and other.http_port == address.http_port
