@@ -61,6 +61,7 @@ class BenchConfig:
     list_file: str = ""  # where written fids are saved (and read from when write is off)
     timeout: float = REQUEST_TIMEOUT_S
     progress: bool = True
+    warmup: bool = True  # one untimed assign first, so volume growth is not timed as a write
     seed: int = 42
 
 
@@ -154,6 +155,8 @@ class BlobBenchmark:
         try:
             await self._check_master()
             if cfg.write:
+                if cfg.warmup:
+                    await self._warm_up()
                 stats = await self._phase("write", cfg.n, self._write_worker)
                 results["write"] = stats.summary()
                 if cfg.delete_percent:
@@ -238,7 +241,13 @@ class BlobBenchmark:
             else:
                 self._written.append(Written(fid, size))
 
-    async def _assign(self) -> list[tuple[str, str, str]]:
+    async def _warm_up(self) -> None:
+        try:
+            await self._assign(count=1)
+        except (HttpClientError, OSError, TimeoutError, ValueError, KeyError) as err:
+            raise BenchmarkError(f"the master cannot assign: {err}") from err
+
+    async def _assign(self, count: int = 0) -> list[tuple[str, str, str]]:
         cfg = self.config
         params = {
             "count": str(cfg.assign_batch),

@@ -45,6 +45,7 @@ def flag_set() -> FlagSet:
     fs.string("list", "/tmp/benchmark_list.txt", "file of written fids (read from it when -write=false)")
     fs.number("timeout", REQUEST_TIMEOUT_S, "seconds before one request counts as failed", check=positive)
     fs.boolean("progress", True, "print a progress line every second")
+    fs.boolean("warmup", True, "assign once before timing, so volume growth is not counted as a write")
     return fs
 
 
@@ -69,6 +70,7 @@ def main(argv: list[str]) -> int:
         list_file=flags.text("list"),
         timeout=flags.number("timeout"),
         progress=flags.boolean("progress"),
+        warmup=flags.boolean("warmup"),
     )
     try:
         results = run(BlobBenchmark(config).run())

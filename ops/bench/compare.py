@@ -1,0 +1,276 @@
+"""kelp against SeaweedFS on this machine, same client, same run: a ratio table.
+
+Starts a SeaweedFS cluster (`weed master` + `weed volume`, the venv's `weed`, flags as in
+/work/shared/bench/cluster_seaweedfs.sh) and a kelp cluster (`kelp server -dir=...`) with
+ops.localcluster on free ports of one range, then alternates the workloads between them:
+  * `kelp benchmark` 1 KiB (write, then read) and 64 KiB (write, then read), c=16;
+  * optionally the reference wrk client /work/shared/bench/w1_blob_http.py (1 KiB PUT/GET on the
+    volume server with pre-assigned ids), which needs `wrk` (`--install-wrk` apt-installs it).
+Server CPU per request comes from /proc/PID/stat of the cluster's processes. Prints one table
+(SeaweedFS, kelp, kelp/SeaweedFS) and `RESULT_JSON {...}` last.
+
+    python -m ops.bench.compare --n 100000 --runs 3 [--port-range 25000-25999] [--w1]
+
+Imports ops.localcluster and the standard library only; every cluster is stopped by pid on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ops.localcluster import REPO_ROOT, ClusterError, LocalCluster, VolumeSpec, WeedCluster
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+REFERENCE_BENCH = Path(os.environ.get("KELP_REFERENCE_BENCH", "/work/shared/bench"))
+# One workload run may not take longer than this; a stuck server fails the comparison, not the machine.
+WORKLOAD_TIMEOUT_S = 1800
+# Volumes per volume server, as the reference SeaweedFS script configures (-max=100).
+VOLUME_MAX = 100
+
+
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / _CLK_TCK
+
+
+def _result_json(stdout: str) -> dict[str, Any]:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("RESULT_JSON "):
+            parsed: dict[str, Any] = json.loads(line.removeprefix("RESULT_JSON "))
+            return parsed
+    raise RuntimeError("no RESULT_JSON line in:\n" + stdout[-2000:])
+
+
+def _run(argv: list[str]) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "proto")]))
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=WORKLOAD_TIMEOUT_S, env=env, check=False
+    )
+    if proc.returncode not in (0, 1):  # 1 = some requests failed: still a result to report
+        raise RuntimeError(f"{' '.join(argv[:4])} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return _result_json(proc.stdout)
+
+
+class System:
+    """One running cluster under test."""
+
+    def __init__(self, name: str, cluster: LocalCluster) -> None:
+        self.name = name
+        self.cluster = cluster
+
+    @property
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.cluster.nodes.values() if n.pid is not None]
+
+    def benchmark(self, workdir: Path, tag: str, n: int, size: int, conc: int, batch: int) -> dict[str, Any]:
+        """`kelp benchmark` write phase then read phase, each with server CPU accounted."""
+        listing = workdir / f"{self.name}-{tag}.fids"
+        common = [
+            sys.executable,
+            "-m",
+            "ops.cli.main",
+            "benchmark",
+            f"-master={self.cluster.master}",
+            f"-n={n}",
+            f"-size={size}",
+            f"-c={conc}",
+            f"-assignBatch={batch}",
+            f"-collection=bench{tag}",
+            f"-list={listing}",
+            "-progress=false",
+        ]
+        out: dict[str, Any] = {}
+        for phase, flags in (("write", ["-read=false"]), ("read", ["-write=false"])):
+            before = _cpu_seconds(self.pids)
+            result = _run(common + flags)[phase]
+            used = _cpu_seconds(self.pids) - before
+            result["server_cpu_us_per_req"] = round(used / max(1, result["completed"]) * 1e6, 1)
+            out[phase] = result
+        return out
+
+    def w1(self, workdir: Path, n: int, size: int, conc: int) -> dict[str, Any]:
+        script = REFERENCE_BENCH / "w1_blob_http.py"
+        argv = [
+            sys.executable,
+            str(script),
+            f"--master={self.cluster.master}",
+            f"--n={n}",
+            f"--size={size}",
+            f"--conc={conc}",
+            "--runs=1",
+            f"--server-pids={','.join(map(str, self.pids))}",
+            f"--workdir={workdir}",
+            f"--assign-n={min(n, 20000)}",
+        ]
+        return _run(argv)
+
+
+@contextlib.contextmanager
+def _systems(args: argparse.Namespace, workdir: Path) -> Iterator[list[System]]:
+    port_range = tuple(int(p) for p in args.port_range.split("-"))
+    assert len(port_range) == 2
+    started: list[System] = []
+    try:
+        if not args.skip_weed:
+            weed = WeedCluster(
+                [VolumeSpec(max_volumes=VOLUME_MAX)], workdir=workdir / "weed", port_range=port_range
+            )
+            started.append(System("seaweedfs", weed.start()))
+        if not args.skip_kelp:
+            kelp = LocalCluster(
+                [VolumeSpec(max_volumes=VOLUME_MAX)],
+                all_in_one=True,
+                workdir=workdir / "kelp",
+                port_range=port_range,
+            )
+            try:
+                started.append(System("kelp", kelp.start()))
+            except ClusterError as err:
+                print(f"kelp cluster did not start ({err}); comparing nothing for kelp", file=sys.stderr)
+        yield started
+    finally:
+        for system in started:
+            system.cluster.stop()
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# (label, path into a kelp benchmark phase result, True if higher is better)
+_BENCH_ROWS = (
+    ("req/s", ("req_per_s",), True),
+    ("MB/s", ("mb_per_s",), True),
+    ("p50 ms", ("latency_ms", "p50"), False),
+    ("p99 ms", ("latency_ms", "p99"), False),
+    ("server CPU µs/req", ("server_cpu_us_per_req",), False),
+    ("failed", ("failed",), False),
+)
+_W1_ROWS = (
+    ("req/s", ("req_per_s", "median"), True),
+    ("p50 ms", ("p50_ms", "median"), False),
+    ("p99 ms", ("p99_ms", "median"), False),
+    ("server CPU µs/req", ("server_cpu_us_per_req", "median"), False),
+)
+
+
+def _dig(obj: Any, path: Sequence[str]) -> float | None:
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return float(obj) if isinstance(obj, int | float) else None
+
+
+def _table(results: dict[str, dict[str, list[dict[str, Any]]]], names: list[str]) -> list[str]:
+    lines = [f"{'workload':<28} {'metric':<18} " + " ".join(f"{n:>12}" for n in names) + "  kelp/SeaweedFS"]
+    for workload, per_system in results.items():
+        rows = _W1_ROWS if workload.startswith("w1") else _BENCH_ROWS
+        for label, path, higher_better in rows:
+            values = [
+                _median([v for r in per_system.get(n, []) if (v := _dig(r, path)) is not None]) for n in names
+            ]
+            ratio = ""
+            if "kelp" in names and "seaweedfs" in names:
+                k, w = values[names.index("kelp")], values[names.index("seaweedfs")]
+                if w and w == w and k == k:
+                    ratio = f"{k / w:.2f}x" + ("" if label == "failed" else (" ↑" if higher_better else " ↓"))
+            cells = " ".join(f"{v:>12.1f}" for v in values)
+            lines.append(f"{workload:<28} {label:<18} {cells}  {ratio}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000, help="1 KiB files per run")
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--large-n", type=int, default=4000, help="64 KiB files per run (0 skips)")
+    ap.add_argument("--large-size", type=int, default=65536)
+    ap.add_argument("--c", type=int, default=16)
+    ap.add_argument("--assign-batch", type=int, default=1, help="kelp benchmark -assignBatch")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--w1", action="store_true", help="also run the reference wrk client w1_blob_http.py")
+    ap.add_argument("--install-wrk", action="store_true", help="apt-get install -y wrk if it is missing")
+    ap.add_argument("--port-range", default=os.environ.get("KELP_PORT_RANGE", "25000-25999"))
+    ap.add_argument("--workdir", default="", help="cluster and fid-list directory (default: a new temp dir)")
+    ap.add_argument("--skip-kelp", action="store_true")
+    ap.add_argument("--skip-weed", action="store_true")
+    ap.add_argument("--out", default="", help="also write the result JSON here")
+    args = ap.parse_args(argv)
+    if args.w1 and shutil.which("wrk") is None:
+        if not args.install_wrk:
+            print("--w1 needs wrk: install it or pass --install-wrk", file=sys.stderr)
+            return 2
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+    workdir = Path(
+        args.workdir or tempfile.mkdtemp(prefix="kelp-compare-", dir=os.environ.get("KELP_TMPDIR"))
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    workloads: list[tuple[str, Any]] = [
+        (
+            f"benchmark {args.size}B c={args.c}",
+            lambda s, r: s.benchmark(workdir, f"s{r}", args.n, args.size, args.c, args.assign_batch),
+        ),
+    ]
+    if args.large_n:
+        workloads.append(
+            (
+                f"benchmark {args.large_size}B c={args.c}",
+                lambda s, r: s.benchmark(
+                    workdir, f"l{r}", args.large_n, args.large_size, args.c, args.assign_batch
+                ),
+            )
+        )
+    if args.w1:
+        workloads.append(
+            (
+                f"w1 PUT {args.size}B (wrk)",
+                lambda s, r: s.w1(workdir / f"w1-{s.name}-{r}", args.n, args.size, args.c),
+            )
+        )
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    with _systems(args, workdir) as systems:
+        names = [s.name for s in systems]
+        for title, run in workloads:
+            for r in range(args.runs):
+                for system in systems:
+                    print(f"[{system.name}] {title} run {r + 1}/{args.runs}", file=sys.stderr, flush=True)
+                    outcome = run(system, r)
+                    if title.startswith("w1"):
+                        results.setdefault(title, {}).setdefault(system.name, []).append(
+                            outcome.get("put", {})
+                        )
+                        get_title = title.replace("PUT", "GET")
+                        results.setdefault(get_title, {}).setdefault(system.name, []).append(
+                            outcome.get("get", {})
+                        )
+                    else:
+                        for phase in ("write", "read"):
+                            results.setdefault(f"{title} {phase}", {}).setdefault(system.name, []).append(
+                                outcome[phase]
+                            )
+    print("\n".join(_table(results, names)))
+    payload = {"systems": names, "results": results}
+    if args.out:
+        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+    print("RESULT_JSON " + json.dumps(payload))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
