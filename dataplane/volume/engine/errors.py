@@ -126,3 +126,9 @@ class InvalidNeedle(EngineError, ValueError):
         super().__init__(f"invalid needle {key:x}: {reason}")
         self.key = key
         self.reason = reason
+
+
+class VacuumInProgress(EngineError):
+    def __init__(self, volume_id: int) -> None:
+        super().__init__(f"volume {volume_id} is already being vacuumed")
+        self.volume_id = volume_id

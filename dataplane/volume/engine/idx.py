@@ -58,6 +58,11 @@ class IdxFormat:
         return ENTRY_SIZE_LARGE if self.large_disk else ENTRY_SIZE_STANDARD
 
     @property
+    def offset_bytes(self) -> int:
+        """The .vif's bytesOffset: 5 for large disk, 4 otherwise."""
+        return 5 if self.large_disk else 4
+
+    @property
     def max_volume_size(self) -> int:
         return MAX_VOLUME_SIZE_LARGE if self.large_disk else MAX_VOLUME_SIZE_STANDARD
 
@@ -73,6 +78,16 @@ class IdxFormat:
             return key, high << 32 | low, size
         key, offset, size = _STANDARD.unpack_from(buf, at)
         return key, offset, size
+
+    def encode_all(self, keys: U64Array, offset_units: U64Array, sizes: U32Array) -> bytes:
+        """Entries for parallel arrays, in one buffer."""
+        out = np.zeros(len(keys), dtype=_DTYPE_LARGE if self.large_disk else _DTYPE_STANDARD)
+        out["key"] = keys
+        out["offset"] = (offset_units & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        if self.large_disk:
+            out["high"] = (offset_units >> np.uint64(32)).astype(np.uint8)
+        out["size"] = sizes
+        return out.tobytes()
 
     def decode_all(self, buf: bytes | memoryview) -> tuple[U64Array, U64Array, U32Array]:
         """Every whole entry in `buf` as native arrays (keys, offsets in units, sizes)."""

@@ -18,7 +18,8 @@ Record layout, version 3 (big-endian; version 2 is the same without AppendAtNs):
     -- tail --
     16+Size     4         CRC32-C of the stored data, raw (readers also accept the legacy transform)
     20+Size     8         AppendAtNs (version 3 only)
-    ...         1..8      padding to a multiple of 8; never 0 bytes; contents ignored
+    ...         1..8      padding to a multiple of 8; never 0 bytes; contents ignored on read
+                          (written as the Size bytes then zeros, as SeaweedFS does)
 
 Version registry: version 3 is written; versions 2 and 3 are read. Version 1 (no DataSize, no
 flags) is refused.
@@ -64,7 +65,6 @@ _HEADER = struct.Struct(">IQI")  # cookie, id, Size
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _TAIL_V3 = struct.Struct(">IQ")  # checksum, AppendAtNs
-_PAD = tuple(bytes(n) for n in range(PADDING + 1))
 _NO_TTL = Ttl()
 
 
@@ -194,7 +194,8 @@ def _body_meta(needle: Needle) -> bytes:
 
 
 def encode(needle: Needle, version: int = CURRENT_VERSION) -> list[bytes]:
-    """The record for `needle` as buffers to write back to back (for os.pwritev).
+    """The record for `needle` as buffers to write back to back (for os.pwritev); the
+    second-to-last buffer is the tail (see encode_tail).
 
     Uses needle.checksum and needle.append_at_ns as given; sets needle.size. An empty
     needle has Size 0 and loses its metadata, as in SeaweedFS.
@@ -211,12 +212,17 @@ def encode(needle: Needle, version: int = CURRENT_VERSION) -> list[bytes]:
         size = 0
         buffers = [_HEADER.pack(needle.cookie, needle.id, 0)]
     needle.size = size
-    if version == VERSION_3:
-        buffers.append(_TAIL_V3.pack(needle.checksum, needle.append_at_ns))
-    else:
-        buffers.append(_U32.pack(needle.checksum))
-    buffers.append(_PAD[padding_length(size, version)])
+    buffers.append(encode_tail(needle.checksum, needle.append_at_ns, version))
+    # SeaweedFS's padding happens to start with the Size field's bytes; copy it so files match.
+    buffers.append((_U32.pack(size) + bytes(4))[: padding_length(size, version)])
     return buffers
+
+
+def encode_tail(checksum: int, append_at_ns: int, version: int = CURRENT_VERSION) -> bytes:
+    """Checksum and AppendAtNs: buffers[-2] of encode(), patched once AppendAtNs is known."""
+    if version == VERSION_3:
+        return _TAIL_V3.pack(checksum, append_at_ns)
+    return _U32.pack(checksum)
 
 
 def encode_tombstone(cookie: int, key: int, deleted_checksum: int, append_at_ns: int,

@@ -1,27 +1,46 @@
 """Store: every volume in every directory of one volume server.
 
 The engine's public face for the volume server's adapters. Synchronous and thread-safe
-(one lock per volume; the adapters call it from worker threads). No network, asyncio,
-grpc or HTTP imports.
+(one lock per volume, one for the volume table; adapters call it from worker threads).
+No network, asyncio, grpc or HTTP imports.
 
 Contract notes (additions to the brief, nothing removed):
-- Store(..., clock=time.time_ns) takes an injectable nanosecond clock (TTL tests).
+- Store(..., clock=time.time_ns, disk_type="") takes an injectable nanosecond clock (TTL
+  tests) and the disk type reported for its volumes.
+- A max_volumes entry of 0 means "no limit from the engine" (weed derives one from free
+  space; the adapter may do so and pass it in).
 - WriteResult also carries `checksum` (the ETag) and `offset`.
 - Needle.size holds the Size field after a read or write; Needle.for_upload(...) builds a
   needle flagged the way SeaweedFS's HTTP write path flags one.
+- preallocate is accepted and ignored (Python has no fallocate(KEEP_SIZE)).
+- remove_expired_volumes() deletes TTL volumes past their TTL plus a grace period.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dataplane.volume.engine.errors import CorruptVolume, NoFreeSlot, VolumeExists, VolumeNotFound
+from dataplane.volume.engine.idx import IdxFormat
 from dataplane.volume.engine.needle import Needle
 from dataplane.volume.engine.types import NeedleId, ReplicaPlacement, Ttl, VolumeId
-from dataplane.volume.engine.volume import VolumeStatistics, WriteResult
+from dataplane.volume.engine.volume import INDEX_KINDS, Volume, VolumeStatistics, WriteResult
 
-__all__ = ["DiskStatus", "Needle", "Store", "StoreStatistics", "VolumeStatistics", "WriteResult"]
+__all__ = ["DiskLocation", "DiskStatus", "Needle", "Store", "StoreStatistics", "VolumeStatistics",
+           "WriteResult"]
+
+log = logging.getLogger(__name__)
+
+_DAT_NAME = re.compile(r"^(?:(?P<collection>.+)_)?(?P<vid>\d+)\.dat$")
+# A TTL volume is removed once expired for a tenth of its TTL, but never later than this
+# (SeaweedFS's bound), so short-lived volumes go quickly and long-lived ones do not linger.
+MAX_TTL_REMOVAL_DELAY_S = 10 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +60,18 @@ class StoreStatistics:
     disks: tuple[DiskStatus, ...]
 
 
+@dataclass(slots=True)
+class DiskLocation:
+    """One data directory and the volumes in it."""
+
+    directory: str
+    max_volumes: int  # 0: no limit
+    volumes: dict[VolumeId, Volume] = field(default_factory=dict)
+
+    def has_free_slot(self) -> bool:
+        return self.max_volumes == 0 or len(self.volumes) < self.max_volumes
+
+
 class Store:
     """All volumes of one server, spread over `dirs` with at most `max_volumes[i]` in dirs[i].
 
@@ -51,36 +82,115 @@ class Store:
     """
 
     def __init__(self, dirs: Sequence[str], max_volumes: Sequence[int], *, large_disk: bool = True,
-                 index: str = "memory", clock: Callable[[], int] = time.time_ns) -> None:
-        raise NotImplementedError
+                 index: str = "memory", clock: Callable[[], int] = time.time_ns, disk_type: str = "") -> None:
+        if len(dirs) != len(max_volumes):
+            raise ValueError(f"{len(dirs)} dirs but {len(max_volumes)} max volume counts")
+        if index not in INDEX_KINDS:
+            raise ValueError(f"unknown index kind {index!r}; expected one of {sorted(INDEX_KINDS)}")
+        self.fmt = IdxFormat(large_disk)
+        self.index = index
+        self.disk_type = disk_type
+        self._clock = clock
+        self._locations = [DiskLocation(os.path.abspath(d), m)
+                           for d, m in zip(dirs, max_volumes, strict=True)]
+        self._volumes: dict[VolumeId, Volume] = {}
+        self._lock = threading.Lock()  # guards the volume table, not the volumes
+        for loc in self._locations:
+            os.makedirs(loc.directory, exist_ok=True)
+
+    # ---- volumes -----------------------------------------------------------------------
 
     def load(self) -> None:
-        """Open every volume found in the dirs, repairing torn tails."""
-        raise NotImplementedError
+        """Open every volume found in the dirs, repairing torn tails.
+
+        A volume that cannot be opened is logged and left out, so one bad volume does not
+        keep the server down.
+        """
+        for loc in self._locations:
+            for name in sorted(os.listdir(loc.directory)):
+                match = _DAT_NAME.match(name)
+                if match is None:
+                    continue
+                vid = VolumeId(int(match["vid"]))
+                collection = match["collection"] or ""
+                with self._lock:
+                    if vid in self._volumes:
+                        log.error("duplicate volume vid=%d dir=%s kept=%s", vid, loc.directory,
+                                  self._volumes[vid].directory)
+                        continue
+                try:
+                    v = Volume.open(loc.directory, collection, vid, fmt=self.fmt, index=self.index,
+                                    clock=self._clock, disk_type=self.disk_type)
+                except (CorruptVolume, OSError) as err:
+                    log.error("cannot open volume vid=%d dir=%s error=%s", vid, loc.directory, err)
+                    continue
+                with self._lock:
+                    self._volumes[vid] = v
+                    loc.volumes[vid] = v
+                log.info("loaded volume vid=%d collection=%s size=%d", vid, collection, v.size)
 
     def allocate_volume(self, vid: VolumeId, collection: str, rp: ReplicaPlacement, ttl: Ttl,
                         preallocate: int = 0) -> None:
-        """Create an empty volume. Raises VolumeExists, NoFreeSlot."""
-        raise NotImplementedError
+        """Create an empty volume in the directory with the most free slots.
+
+        Raises VolumeExists, NoFreeSlot.
+        """
+        with self._lock:
+            if vid in self._volumes:
+                raise VolumeExists(vid)
+            free = [loc for loc in self._locations if loc.has_free_slot()]
+            if not free:
+                raise NoFreeSlot(vid, self.max_volume_count)
+            loc = max(free, key=lambda x: (x.max_volumes - len(x.volumes)) if x.max_volumes else 1 << 30)
+            v = Volume.create(loc.directory, collection, vid, rp, ttl, fmt=self.fmt, index=self.index,
+                              clock=self._clock, disk_type=self.disk_type)
+            self._volumes[vid] = v
+            loc.volumes[vid] = v
+        log.info("created volume vid=%d collection=%s replication=%s ttl=%s dir=%s", vid, collection, rp,
+                 ttl, loc.directory)
 
     def delete_volume(self, vid: VolumeId) -> None:
         """Close and remove the volume's files. Raises VolumeNotFound."""
-        raise NotImplementedError
+        with self._lock:
+            v = self._volumes.pop(vid, None)
+            if v is None:
+                raise VolumeNotFound(vid)
+            for loc in self._locations:
+                loc.volumes.pop(vid, None)
+        v.destroy()
+        log.info("deleted volume vid=%d collection=%s", vid, v.collection)
 
     def delete_collection(self, name: str) -> None:
         """Delete every volume of the collection (none is not an error)."""
-        raise NotImplementedError
+        with self._lock:
+            vids = [vid for vid, v in self._volumes.items() if v.collection == name]
+        for vid in vids:
+            try:
+                self.delete_volume(vid)
+            except VolumeNotFound:
+                continue  # deleted meanwhile
 
     def mark_read_only(self, vid: VolumeId, read_only: bool) -> None:
         """Set or clear read-only, persisted in the .vif. Raises VolumeNotFound."""
-        raise NotImplementedError
+        self._get(vid).set_read_only(read_only)
 
     def has_volume(self, vid: VolumeId) -> bool:
-        raise NotImplementedError
+        return vid in self._volumes
 
     def volume_info(self, vid: VolumeId) -> VolumeStatistics:
         """Raises VolumeNotFound."""
-        raise NotImplementedError
+        return self._get(vid).statistics()
+
+    def remove_expired_volumes(self) -> list[VolumeId]:
+        """Delete TTL volumes expired for longer than their grace period; return their ids."""
+        now_s = self._clock() // 1_000_000_000
+        expired = [vid for vid, v in list(self._volumes.items())
+                   if v.expired_long_ago(now_s, MAX_TTL_REMOVAL_DELAY_S)]
+        for vid in expired:
+            self.delete_volume(vid)
+        return expired
+
+    # ---- needles -----------------------------------------------------------------------
 
     def write_needle(self, vid: VolumeId, needle: Needle, *, fsync: bool = False) -> WriteResult:
         """Append the needle (checksum and AppendAtNs are set here).
@@ -88,13 +198,13 @@ class Store:
         Raises VolumeNotFound, VolumeReadOnly, VolumeFull, CookieMismatch (key exists with
         another cookie), InvalidNeedle. An identical re-upload returns unchanged=True.
         """
-        raise NotImplementedError
+        return self._get(vid).write(needle, fsync=fsync)
 
     def read_needle(self, vid: VolumeId, key: NeedleId, cookie: int, *,
                     read_deleted: bool = False) -> Needle:
         """Raises VolumeNotFound, NeedleNotFound (missing, deleted, expired), CookieMismatch,
         CorruptNeedle (CRC mismatch or unparsable record)."""
-        raise NotImplementedError
+        return self._get(vid).read(key, cookie, read_deleted=read_deleted)
 
     def delete_needle(self, vid: VolumeId, key: NeedleId, cookie: int, *, last_modified: int = 0) -> int:
         """Append a tombstone; return the deleted needle's Size field.
@@ -102,18 +212,46 @@ class Store:
         Raises VolumeNotFound, NeedleNotFound (missing or already deleted), CookieMismatch,
         VolumeReadOnly.
         """
-        raise NotImplementedError
+        return self._get(vid).delete(key, cookie, last_modified=last_modified)
 
     def garbage_ratio(self, vid: VolumeId) -> float:
         """Deleted bytes over content bytes (0.0 for an empty volume)."""
-        raise NotImplementedError
+        return self._get(vid).garbage_ratio()
 
     def vacuum(self, vid: VolumeId) -> int:
-        """Compact the volume, keeping writes that arrive meanwhile; return bytes reclaimed."""
-        raise NotImplementedError
+        """Compact the volume, keeping writes that arrive meanwhile; return bytes reclaimed.
+
+        Raises VolumeNotFound, VacuumInProgress.
+        """
+        return self._get(vid).vacuum()
+
+    # ---- facts -------------------------------------------------------------------------
+
+    @property
+    def max_volume_count(self) -> int:
+        return sum(loc.max_volumes for loc in self._locations)
 
     def statistics(self) -> StoreStatistics:
-        raise NotImplementedError
+        volumes = tuple(v.statistics() for _, v in sorted(self._volumes.items()))
+        disks = []
+        for loc in self._locations:
+            st = os.statvfs(loc.directory)
+            total = st.f_blocks * st.f_frsize
+            free = st.f_bavail * st.f_frsize
+            disks.append(DiskStatus(loc.directory, total, total - free, free))  # used as weed reports it
+        return StoreStatistics(volumes, self.max_volume_count, tuple(disks))
 
     def close(self) -> None:
-        raise NotImplementedError
+        with self._lock:
+            volumes = list(self._volumes.values())
+            self._volumes.clear()
+            for loc in self._locations:
+                loc.volumes.clear()
+        for v in volumes:
+            v.close()
+
+    def _get(self, vid: VolumeId) -> Volume:
+        v = self._volumes.get(vid)
+        if v is None:
+            raise VolumeNotFound(vid)
+        return v
