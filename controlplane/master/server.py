@@ -10,7 +10,6 @@ Must not import dataplane server code; the CLI (`ops/cli`) is the only caller be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -68,10 +67,11 @@ class RunningMaster:
     _client: HttpClient
     _admin: GrpcVolumeAdmin
     _jobs: asyncio.Task[None]
+    _stopping: asyncio.Event
     _stopped: bool = False
 
     async def wait(self) -> None:
-        """Return when the background jobs end (only by `stop()`, or raise if one of them failed)."""
+        """Return when the background jobs end by `stop()`; raise if one of them failed."""
         await asyncio.shield(self._jobs)
 
     async def stop(self) -> None:
@@ -84,9 +84,9 @@ class RunningMaster:
         try:
             await self._http.close()
             await self._grpc.stop(_GRPC_STOP_GRACE_SECONDS)
-            self._jobs.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._jobs
+            self._stopping.set()
+            # A job's failure stays in the task for wait(); stop() only waits for the end.
+            await asyncio.wait([self._jobs])
         finally:
             await self.core.stop()
             await self._client.close()
@@ -94,10 +94,14 @@ class RunningMaster:
         log.info("master stopped http_port=%d grpc_port=%d", self.http_port, self.grpc_port)
 
 
-async def _run_jobs(core: MasterCore) -> None:
-    # One TaskGroup owns every background loop; cancelling this task ends them all.
+async def _run_jobs(core: MasterCore, stopping: asyncio.Event) -> None:
+    """One TaskGroup owns every background loop. `stopping` ends them; if one fails first, the
+    group cancels the others and this task ends with the failure (seen by `RunningMaster.wait`)."""
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(core.run_forever(), name="master-leader-duties")
+        jobs = [tg.create_task(core.run_forever(), name="master-leader-duties")]
+        await stopping.wait()
+        for job in jobs:
+            job.cancel()
 
 
 async def serve(config: MasterConfig) -> RunningMaster:
@@ -121,7 +125,8 @@ async def serve(config: MasterConfig) -> RunningMaster:
         master_pb2_grpc.add_MasterServicer_to_server(servicer, grpc_server)
         await grpc_server.start()
         gate.target = MasterHttpApi(core, client).handle
-        jobs = asyncio.get_running_loop().create_task(_run_jobs(core), name="master-jobs")
+        stopping = asyncio.Event()
+        jobs = asyncio.get_running_loop().create_task(_run_jobs(core, stopping), name="master-jobs")
     except BaseException:
         if grpc_server is not None:
             await grpc_server.stop(None)
@@ -133,4 +138,6 @@ async def serve(config: MasterConfig) -> RunningMaster:
         await admin.close()
         raise
     log.info("master ready http_port=%d grpc_port=%d mdir=%s", http.port, grpc_port, config.mdir)
-    return RunningMaster(http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs)
+    return RunningMaster(
+        http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs, stopping
+    )
