@@ -6,7 +6,7 @@
 #
 # Both are idempotent and never prompt (CI runs them with no stdin). Environment:
 #   PYTHON=/path/to/python3.11   interpreter for the venv (default: the first python3.1x >= 3.11)
-#   PYTEST_ARGS="-k cli"         extra pytest arguments for `test`
+#   PYTEST_ARGS="tests/unit -x"  what pytest runs for `test` (default: tests/, the whole suite)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -100,7 +100,7 @@ cmd_test() {
     "$VENV/bin/python" -m ops.protogen --check
     log "pytest"
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words on purpose
-    "$VENV/bin/python" -m pytest -ra tests/ ${PYTEST_ARGS:-}
+    "$VENV/bin/python" -m pytest -ra ${PYTEST_ARGS:-tests/}
 }
 
 case "${1:-}" in
