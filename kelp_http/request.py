@@ -47,6 +47,9 @@ class Request:
         remote: str = "",
         version: str = "1.1",
     ) -> None:
+        if not target.startswith("/") and "://" in target:
+            # Absolute form ("GET http://host/path"), which proxies send: keep only the path.
+            target = "/" + target.split("://", 1)[1].partition("/")[2]
         raw_path, _, query_string = target.partition("?")
         raw_path = raw_path.partition("#")[0]
         self.method = method

@@ -250,7 +250,7 @@ class BlobBenchmark:
     async def _assign(self, count: int = 0) -> list[tuple[str, str, str]]:
         cfg = self.config
         params = {
-            "count": str(cfg.assign_batch),
+            "count": str(count or cfg.assign_batch),
             "collection": cfg.collection,
             "replication": cfg.replication,
         }

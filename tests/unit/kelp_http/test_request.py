@@ -17,6 +17,11 @@ def test_path_query_and_form_decoding() -> None:
     assert req.form() == {"x": "1", "y": "body", "e": "", "p": "a b", "n": "5"}
 
 
+def test_absolute_form_target_keeps_only_path_and_query() -> None:
+    req = Request("GET", "http://127.0.0.1:8080/3,01637037d6?dl=true", Headers())
+    assert (req.path, req.query) == ("/3,01637037d6", {"dl": "true"})
+
+
 def test_form_ignores_non_form_bodies() -> None:
     req = Request("POST", "/submit?a=1", Headers([("Content-Type", "application/octet-stream")]), b"b=2")
     assert req.form() == {"a": "1"}
