@@ -116,9 +116,11 @@ async def serve(config: MasterConfig) -> RunningMaster:
         http = await start_server(gate, config.bind_ip, config.port)
         grpc_server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
         wanted = config.grpc_port or (config.port + GRPC_PORT_OFFSET if config.port else 0)
-        grpc_port = grpc_server.add_insecure_port(f"{config.bind_ip}:{wanted}")
-        if grpc_port == 0:
-            raise OSError(f"cannot bind gRPC port {config.bind_ip}:{wanted}")
+        host = f"[{config.bind_ip}]" if ":" in config.bind_ip else config.bind_ip  # IPv6 literal
+        try:
+            grpc_port = grpc_server.add_insecure_port(f"{host}:{wanted}")
+        except RuntimeError as err:  # grpc's way of saying the address is taken or invalid
+            raise OSError(f"cannot bind gRPC address {host}:{wanted}: {err}") from err
         core = MasterCore(dataclasses.replace(config, port=http.port, grpc_port=grpc_port), admin)
         await core.start()
         servicer = MasterServicer(core)

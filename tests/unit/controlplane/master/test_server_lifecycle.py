@@ -82,3 +82,27 @@ def test_restart_on_the_same_mdir_keeps_volumes_and_sequence(tmp_path: Path) -> 
         assert status2["MaxVolumeId"] == status1["MaxVolumeId"] == first.volume_id
 
     run(scenario())
+
+
+def test_a_busy_port_fails_serve_and_leaves_nothing_running(tmp_path: Path) -> None:
+    busy = 24130
+
+    async def scenario() -> None:
+        before = asyncio.all_tasks()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", busy))
+            s.listen()
+            for cfg in (
+                MasterConfig(port=busy, raft_port=RAFT_PORT, mdir=str(tmp_path)),
+                MasterConfig(port=0, grpc_port=busy, raft_port=RAFT_PORT, mdir=str(tmp_path)),
+            ):
+                try:
+                    await serve(cfg)
+                except OSError:
+                    pass
+                else:
+                    raise AssertionError("serve() bound a busy port")
+        assert asyncio.all_tasks() == before
+        assert bindable(RAFT_PORT)
+
+    run(scenario())
