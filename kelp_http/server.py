@@ -146,6 +146,7 @@ class _Connection(asyncio.Protocol):
         "_loop",
         "_parser",
         "_parser_dead",
+        "_peer_eof",
         "_queue",
         "_reading_paused",
         "_remote",
@@ -169,6 +170,7 @@ class _Connection(asyncio.Protocol):
         self._writing_paused = False
         self._reading_paused = False
         self._shutting_down = False
+        self._peer_eof = False
         self._continue_pending = False
         self._in_message = False
         self._url: list[bytes] = []
@@ -232,7 +234,7 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         # Half-close from the peer: finish queued replies, then close (returning True keeps it open).
         if self._busy or self._queue:
-            self._shutting_down = True
+            self._peer_eof = True
             return True
         return None
 
@@ -322,7 +324,8 @@ class _Connection(asyncio.Protocol):
                 self._continue_pending = False
                 self._transport.write(_CONTINUE)
             transport = self._transport
-            if self._shutting_down and not self._in_message and transport is not None and not self._closed:
+            finished = self._peer_eof or (self._shutting_down and not self._in_message)
+            if finished and transport is not None and not self._closed:
                 self._closed = True
                 transport.close()
             elif not self._writing_paused and not self._parser_dead:

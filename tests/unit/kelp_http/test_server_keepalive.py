@@ -89,3 +89,21 @@ def test_close_drops_idle_connections_and_stops_listening() -> None:
             raise AssertionError("server still accepting after close()")
 
     run_scenario(scenario())
+
+
+def test_half_closed_client_still_gets_its_pipelined_replies() -> None:
+    async def slow(req: Request) -> Response:
+        await asyncio.sleep(0.01)
+        return Response(200, [], req.path.encode())
+
+    async def scenario() -> None:
+        server, reader, writer = await serving(slow)
+        writer.write(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        writer.write_eof()
+        assert (await read_response(reader)).body == b"/1"
+        assert (await read_response(reader)).body == b"/2"
+        assert await read_eof(reader) == b""
+        writer.close()
+        await server.close()
+
+    run_scenario(scenario())
