@@ -82,6 +82,7 @@ _HOP_HEADERS = frozenset(
 # A proxied leader call or a /submit upload to a volume server: long enough for a 256 MiB body on a
 # slow disk, short enough that a dead peer does not hold a client forever.
 _UPSTREAM_TIMEOUT_SECONDS = 60.0
+_PROXIED_HEADER = "X-Kelp-Proxied"  # set on requests a follower forwards to the leader
 _DEFAULT_GARBAGE_THRESHOLD = 0.3  # SeaweedFS's -garbageThreshold default
 _TRUE_WORDS = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
@@ -168,8 +169,11 @@ class MasterHttpApi:
             return json_response({"error": "404 page not found"}, 404, (_NOSNIFF,))
         if route.methods is not None and req.method not in route.methods:
             return Response(405)
+        # A request that a follower already forwarded is never forwarded again: two masters that
+        # each think the other leads (mid-election) answer 503 instead of bouncing it forever.
+        may_proxy = route.leader_only and _PROXIED_HEADER not in req.headers
         try:
-            if route.leader_only and not self._core.is_leader():
+            if may_proxy and not self._core.is_leader():
                 leader = self._core.leader()
                 if leader is not None:
                     return await self._proxy(req, leader)
@@ -177,7 +181,7 @@ class MasterHttpApi:
         except NotLeader as err:
             # Leadership moved during the call. A leader that refused its own commit (timeout) may
             # still name itself: never proxy to ourselves.
-            if route.leader_only and err.leader is not None and not self._core.is_leader():
+            if may_proxy and err.leader is not None and not self._core.is_leader():
                 return await self._proxy(req, err.leader)
             return self._error_response(err, req, route.statuses)
         except _CORE_ERRORS as err:
@@ -354,6 +358,7 @@ class MasterHttpApi:
         """Forward the request to the leader unchanged and hand back its answer unchanged."""
         headers = [(k, v) for k, v in req.headers.items() if k.lower() not in _HOP_HEADERS]
         headers.append(("X-Forwarded-For", req.remote.rpartition(":")[0]))
+        headers.append((_PROXIED_HEADER, "1"))
         target = req.raw_path + ("?" + req.query_string if req.query_string else "")
         hostport = _http_hostport(leader)
         try:

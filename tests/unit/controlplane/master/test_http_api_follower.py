@@ -80,3 +80,17 @@ def test_leadership_lost_mid_call_is_proxied_and_an_unreachable_leader_is_502() 
             await server.close()
 
     run(scenario())
+
+
+def test_two_followers_naming_each_other_do_not_bounce_a_request() -> None:
+    async def scenario() -> None:
+        a, b = FakeCore(leader_flag=False), FakeCore(leader_flag=False)
+        a.fail["assign"] = b.fail["assign"] = NotLeader(None)
+        async with serving(a) as api_a, serving(b) as api_b:
+            a.leader_address, b.leader_address = api_b.hostport, api_a.hostport
+            r = await api_a.call("/dir/assign")
+            # a forwards to b; b sees the request was forwarded and answers it itself.
+            assert (r.status, r.json()) == (503, {"error": str(NotLeader(None))})
+        assert len(a.args("assign")) == 0 and len(b.args("assign")) == 1
+
+    run(scenario())
