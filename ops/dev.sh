@@ -76,7 +76,6 @@ pip_install() {
         return 0   # nothing changed since the last install
     fi
     log "pip install -e '.[test]'"
-    "$VENV/bin/python" -m pip install --quiet --no-input --upgrade pip
     (cd "$REPO" && "$VENV/bin/python" -m pip install --quiet --no-input -e '.[test]')
     echo "$want" > "$STAMP"
 }
