@@ -10,10 +10,18 @@ Imports pyjwt and kelp_http's Request type only; no server code.
 
 from __future__ import annotations
 
+import warnings
+
 import jwt
 
 from dataplane.volume.errors import JwtRejected
 from kelp_http import Request
+
+# security.toml keys are the operator's choice and SeaweedFS accepts short ones; pyjwt's per-call
+# warning about them would repeat on every request.
+_SHORT_KEY_WARNING = getattr(jwt, "InsecureKeyLengthWarning", None)
+if _SHORT_KEY_WARNING is not None:
+    warnings.filterwarnings("ignore", category=_SHORT_KEY_WARNING)
 
 
 def token_of(request: Request) -> str:
