@@ -106,6 +106,16 @@ def place_volume(
     dcs = _group(nodes)
     if not dcs:
         raise PlacementImpossible("no free volume slots on any live server")
+    if data_node:
+        # The main server is fixed, so are its data center and rack.
+        wanted = [n for n in nodes if n.node_id == data_node and n.free > 0]
+        if not wanted:
+            raise PlacementImpossible(f"data node {data_node!r} is unknown or has no free slot")
+        if (data_center and data_center != wanted[0].data_center) or (rack and rack != wanted[0].rack):
+            raise PlacementImpossible(
+                f"data node {data_node!r} is not in data center {data_center!r} rack {rack!r}"
+            )
+        data_center, rack = wanted[0].data_center, wanted[0].rack
 
     def dc_fits(dc: _DataCenter) -> bool:
         if data_center and dc.name != data_center:

@@ -372,6 +372,7 @@ class MemoryLog:
         self.lock = threading.RLock()
         self.leader_address: str | None = "127.0.0.1:9333"
         self.leading = True
+        self.current_term = 1
         self.entries: list[events_pb2.EventBatch] = []
         self._batcher = _Batcher(self._submit)
 
@@ -388,11 +389,11 @@ class MemoryLog:
         return self.leader_address
 
     def term(self) -> int:
-        return 1
+        return self.current_term
 
     def status(self) -> LogStatus:
         n = len(self.entries)
-        return LogStatus(self.leading, self.leader_address, 1, n, n, ())
+        return LogStatus(self.leading, self.leader_address, self.current_term, n, n, ())
 
     def append(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
         if not self.leading:

@@ -12,9 +12,6 @@ import warnings
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-# Keys come from the operator's security.toml (SeaweedFS accepts any length); pyjwt would warn
-# on every token signed with a short one. The core logs one warning at start-up instead.
-warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 MIN_RECOMMENDED_KEY_BYTES = 32  # RFC 7518 §3.2 for HS256
 
 
@@ -25,4 +22,8 @@ def sign_fid(key: str, fid: str, expires_after_seconds: int, now: float) -> str:
     claims: dict[str, str | int] = {"fid": fid.split("_", 1)[0]}
     if expires_after_seconds > 0:
         claims["exp"] = int(now) + expires_after_seconds
-    return jwt.encode(claims, key, algorithm="HS256")
+    # Keys come from the operator's security.toml (SeaweedFS accepts any length); pyjwt would
+    # warn on every token signed with a short one. The core logs one warning at start-up instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(claims, key, algorithm="HS256")
