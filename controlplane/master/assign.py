@@ -112,6 +112,10 @@ class Assigner:
 
     def writable(self, layout: Layout, pref: Preference) -> list[tuple[int, tuple[Location, ...]]]:
         """Writable volumes of the layout with a replica where `pref` asks, under the size limit."""
+        return [(vid, locs) for vid, locs, _ in self._candidates(layout, pref)]
+
+    def _candidates(self, layout: Layout, pref: Preference) -> list[tuple[int, tuple[Location, ...], int]]:
+        """As `writable`, with each volume's remaining space (the pick's weight)."""
         with self._log.lock:
             candidates = self.layouts().get(layout.key(), [])
         out = []
@@ -125,20 +129,17 @@ class Assigner:
                 continue
             if pref.data_node and not any(loc.url == pref.data_node for loc in locs):
                 continue
-            if self._topology.volume_size(vid, [loc.url for loc in locs]) >= self._limit:
-                continue
-            out.append((vid, locs))
+            room = self._limit - self._topology.volume_size(vid, locs)
+            if room > 0:
+                out.append((vid, locs, room))
         return out
 
     def _choose(self, layout: Layout, pref: Preference) -> tuple[int, tuple[Location, ...]] | None:
-        candidates = self.writable(layout, pref)
+        candidates = self._candidates(layout, pref)
         if not candidates:
             return None
-        weights = [
-            max(1, self._limit - self._topology.volume_size(vid, [loc.url for loc in locs]))
-            for vid, locs in candidates
-        ]
-        return self._rng.choices(candidates, weights)[0]
+        vid, locs, _ = self._rng.choices(candidates, [room for _, _, room in candidates])[0]
+        return vid, locs
 
     # -- assign ----------------------------------------------------------------------
 

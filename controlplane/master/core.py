@@ -291,6 +291,8 @@ class MasterCore:
         )
         log.info("collection deleted name=%s nodes=%d", name, len(nodes))
         for node, outcome in zip(nodes, outcomes, strict=True):
+            if isinstance(outcome, VolumeServerFailed):
+                raise outcome
             if isinstance(outcome, BaseException):
                 raise VolumeServerFailed(node.url, "delete collection", str(outcome)) from outcome
 

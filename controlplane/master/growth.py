@@ -157,6 +157,8 @@ class Growth:
                 # The replica stays on that server; its heartbeat reports it and reconcile records it.
                 log.warning("growth cleanup failed vid=%d node=%s error=%s", vid, n.url, o)
         node, err = failed[0]
+        if isinstance(err, VolumeServerFailed):
+            raise err
         raise VolumeServerFailed(node.url, "allocate volume", str(err) or type(err).__name__) from err
 
     async def _record(self, grown: list[GrownVolume], layout: Layout) -> None:

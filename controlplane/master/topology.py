@@ -10,9 +10,12 @@ Must not import pysyncobj, grpc or kelp_http (it reads kelp.v1 heartbeat message
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kelp_pb import master_pb2
+
+from controlplane.master.types import Location
 
 
 @dataclass(slots=True)
@@ -54,10 +57,15 @@ class Topology:
         node = self._nodes.get(node_id)
         return node.volumes.get(vid) if node is not None else None
 
-    def volume_size(self, vid: int, node_ids: list[str]) -> int:
+    def volume_size(self, vid: int, replicas: Iterable[Location]) -> int:
         """Largest reported size among the replicas (0 if none reported yet)."""
-        sizes = [r.size for n in node_ids if (r := self.report(n, vid)) is not None]
-        return max(sizes, default=0)
+        size = 0
+        for loc in replicas:
+            node = self._nodes.get(loc.url)
+            report = node.volumes.get(vid) if node is not None else None
+            if report is not None and report.size > size:
+                size = report.size
+        return size
 
     def mark_fresh(self, node_id: str, vid: int, now: float) -> None:
         self._fresh[(node_id, vid)] = now
