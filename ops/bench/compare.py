@@ -252,13 +252,14 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[{system.name}] {title} run {r + 1}/{args.runs}", file=sys.stderr, flush=True)
                     outcome = run(system, r)
                     if title.startswith("w1"):
-                        results.setdefault(title, {}).setdefault(system.name, []).append(
-                            outcome.get("put", {})
-                        )
-                        get_title = title.replace("PUT", "GET")
-                        results.setdefault(get_title, {}).setdefault(system.name, []).append(
-                            outcome.get("get", {})
-                        )
+                        names_by_phase = {
+                            "assign": "w1 /dir/assign (wrk)",
+                            "put": title,
+                            "get": title.replace("PUT", "GET"),
+                        }
+                        for phase, name in names_by_phase.items():
+                            per_system = results.setdefault(name, {}).setdefault(system.name, [])
+                            per_system.append(outcome.get(phase, {}))
                     else:
                         for phase in ("write", "read"):
                             results.setdefault(f"{title} {phase}", {}).setdefault(system.name, []).append(
