@@ -49,19 +49,42 @@ class RunningServer(Protocol):
 
 
 class ServerGroup:
-    """The servers one process runs, in start order, for stopping in reverse."""
+    """The servers one process runs, in start order, for stopping in reverse.
+
+    A server whose serve() result also has `async wait()` (returns when its background jobs
+    end, raises if one failed) is watched: if it ends before we stop it, `ended` is set so the
+    process stops everything and exits 1 instead of running on half-dead."""
 
     def __init__(self) -> None:
         self._servers: list[tuple[str, RunningServer]] = []
+        self._watchers: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.ended = asyncio.Event()
 
     async def start(self, name: str, starting: Awaitable[RunningServer]) -> RunningServer:
         server = await starting
         self._servers.append((name, server))
+        wait = getattr(server, "wait", None)
+        if wait is not None:
+            self._watchers.append(asyncio.ensure_future(self._watch(name, wait())))
         log.info("ready component=%s http_port=%d grpc_port=%d", name, server.http_port, server.grpc_port)
         return server
 
+    async def _watch(self, name: str, waiting: Awaitable[None]) -> None:
+        try:
+            await waiting
+        except Exception:
+            if not self._stopping:
+                log.exception("component failed component=%s", name)
+        else:
+            if not self._stopping:
+                log.error("component ended on its own component=%s", name)
+        if not self._stopping:
+            self.ended.set()
+
     async def stop_all(self) -> bool:
         """Stop every server, newest first; False if one of them failed to stop."""
+        self._stopping = True
         clean = True
         while self._servers:
             name, server = self._servers.pop()
@@ -72,6 +95,9 @@ class ServerGroup:
                 clean = False
             else:
                 log.info("stopped component=%s", name)
+        for watcher in self._watchers:
+            watcher.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
         return clean
 
 
@@ -93,7 +119,7 @@ def run(start: StartFunction, flags: Flags) -> int:
     if pid_file is not None:
         pid_file.write_text(f"{os.getpid()}\n")
     try:
-        status = run_event_loop(_serve(start))
+        status = run_event_loop(serve_until_signal(start))
     finally:
         if pid_file is not None:
             with contextlib.suppress(OSError):
@@ -116,7 +142,9 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
-async def _serve(start: StartFunction) -> int:
+async def serve_until_signal(start: StartFunction) -> int:
+    """Start through `start`, wait for SIGTERM/SIGINT (or a watched server ending), stop all;
+    the exit status: 0 for a clean stop after a signal, 1 otherwise."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -145,7 +173,10 @@ async def _serve(start: StartFunction) -> int:
                 log.error("cannot start: %s", _describe(error), exc_info=trace)
                 status = 1
             else:
-                await waiting
+                ended = asyncio.ensure_future(group.ended.wait())
+                await asyncio.wait({waiting, ended}, return_when=asyncio.FIRST_COMPLETED)
+                ended.cancel()
+                status = 1 if group.ended.is_set() else 0
         else:  # a signal arrived while still starting: abandon the start
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
