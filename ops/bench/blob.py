@@ -146,6 +146,7 @@ class BlobBenchmark:
         self._locations: dict[str, asyncio.Future[list[str]]] = {}
         self._next = 0
         self._deleted = 0
+        self._batch_path = self._assign_path(config.assign_batch)
 
     # ---- whole run -----------------------------------------------------------------------------
 
@@ -241,6 +242,14 @@ class BlobBenchmark:
             else:
                 self._written.append(Written(fid, size))
 
+    def _assign_path(self, count: int) -> str:
+        cfg = self.config
+        params = {"count": str(count), "collection": cfg.collection, "replication": cfg.replication}
+        for key, value in (("ttl", cfg.ttl), ("disk", cfg.disk), ("dataCenter", cfg.data_center)):
+            if value:
+                params[key] = value
+        return "/dir/assign?" + urlencode(params)
+
     async def _warm_up(self) -> None:
         try:
             await self._assign(count=1)
@@ -249,15 +258,7 @@ class BlobBenchmark:
 
     async def _assign(self, count: int = 0) -> list[tuple[str, str, str]]:
         cfg = self.config
-        params = {
-            "count": str(count or cfg.assign_batch),
-            "collection": cfg.collection,
-            "replication": cfg.replication,
-        }
-        for key, value in (("ttl", cfg.ttl), ("disk", cfg.disk), ("dataCenter", cfg.data_center)):
-            if value:
-                params[key] = value
-        path = "/dir/assign?" + urlencode(params)
+        path = self._assign_path(count) if count else self._batch_path
         for _ in range(ASSIGN_RETRIES):
             r = await self.client.request("GET", cfg.master, path, timeout=cfg.timeout)
             if r.status == 503:
