@@ -63,6 +63,7 @@ from controlplane.master.types import (
     Clock,
     Layout,
     Location,
+    MasterStatistics,
     Preference,
     SystemClock,
     VolumeAdmin,
@@ -80,6 +81,7 @@ __all__ = [
     "Location",
     "MasterCore",
     "MasterError",
+    "MasterStatistics",
     "NoFreeVolumes",
     "NoWritableVolume",
     "NotEnoughFreeVolumes",
@@ -451,6 +453,27 @@ class MasterCore:
 
     def is_leader(self) -> bool:
         return self._sync_leadership()
+
+    def statistics(self) -> MasterStatistics:
+        raft = self._log.status()
+        seq = self._sequence.statistics()
+        with self._log.lock:
+            state = self._log.state
+            alive = sum(1 for _ in state.live_nodes())
+            volumes, max_vid, ceiling = len(state.volumes), state.max_volume_id, state.sequence_ceiling
+        return MasterStatistics(
+            is_leader=raft.is_leader,
+            leader=self.leader(),
+            term=raft.term,
+            commit_index=raft.commit_index,
+            applied_index=raft.applied_index,
+            nodes_alive=alive,
+            volumes=volumes,
+            max_volume_id=max_vid,
+            sequence_ceiling=ceiling,
+            keys_in_memory=seq.remaining,
+            keys_issued=seq.issued,
+        )
 
     def leader(self) -> str | None:
         """The leader's HTTP "host:port" (self included), or None while no leader is known."""

@@ -87,6 +87,23 @@ class Preference:
     data_node: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MasterStatistics:
+    """A snapshot of one master's view, for tests, `/cluster/status` extensions and metrics."""
+
+    is_leader: bool
+    leader: str | None  # HTTP "host:port"
+    term: int
+    commit_index: int
+    applied_index: int
+    nodes_alive: int
+    volumes: int
+    max_volume_id: int
+    sequence_ceiling: int  # no key at or above it was ever reserved
+    keys_in_memory: int  # reserved keys this leader can still hand out
+    keys_issued: int  # keys handed out by this process
+
+
 class VolumeAdmin(Protocol):
     """Admin calls the master makes on volume servers (kelp.v1.VolumeAdmin over gRPC).
 

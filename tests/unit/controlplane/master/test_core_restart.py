@@ -30,7 +30,10 @@ def test_restart_keeps_state_and_never_reissues_a_key(tmp_path: Path) -> None:
                     result = await core.assign(AssignRequest(count=1 + i % 3))
                     fid = FileId.parse(result.fid)
                     issued.extend((fid.volume_id, fid.key + d) for d in range(result.count))
-                return core.dir_status(), core.cluster_status()["MaxVolumeId"]
+                stats = core.statistics()
+                assert stats.is_leader and stats.term >= 1 and stats.applied_index >= stats.commit_index > 0
+                assert stats.nodes_alive == 4 and stats.volumes == 7
+                return core.dir_status(), stats.max_volume_id
             finally:
                 await core.stop()
 
