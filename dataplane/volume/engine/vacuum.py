@@ -28,7 +28,7 @@ from dataplane.volume.engine.needle import CHECKSUM_SIZE, HEADER_SIZE, PADDING, 
 from dataplane.volume.engine.needle import record_length as needle_record_length
 from dataplane.volume.engine.superblock import SUPER_BLOCK_SIZE, SuperBlock
 
-__all__ = ["CompactCopy", "VacuumInProgress", "commit", "copy_entries", "copy_live", "discard",
+__all__ = ["CompactCopy", "VacuumInProgress", "commit", "committed", "copy_entries", "copy_live", "discard",
            "finish_interrupted"]
 
 # Adjacent live records are read and written in runs of up to this many bytes: large enough to
@@ -107,6 +107,11 @@ def commit(copy: CompactCopy, base: str) -> None:
     fsync_dir(directory)
     os.replace(base + ".cpx", base + ".idx")
     fsync_dir(directory)
+
+
+def committed(base: str) -> bool:
+    """Whether a commit passed its commit point (the .cpd was renamed to .dat)."""
+    return not os.path.exists(base + ".cpd")
 
 
 def discard(copy: CompactCopy, base: str) -> None:

@@ -218,7 +218,8 @@ class Volume:
         m = LmdbNeedleMap(self.base + ".ldb", self.fmt)
         try:
             entry_size = self.fmt.entry_size
-            before = self._read_idx(m.covered - entry_size, entry_size) if m.covered >= entry_size else b""
+            covered_ok = entry_size <= m.covered <= idx_len
+            before = self._read_idx(m.covered - entry_size, entry_size) if covered_ok else b""
             revision = self.super_block.compaction_revision
             if m.matches(idx_len, before, revision):
                 tail = self.fmt.decode_all(self._read_idx(m.covered, idx_len - m.covered))
@@ -477,16 +478,19 @@ class Volume:
             sb = self.super_block.with_revision(self.super_block.compaction_revision + 1)
         try:
             copy = vacuum.copy_live(f.fd, self._read_idx(0, idx_mark), self.base, sb, self.fmt, self.id)
-            try:
-                with self._lock:
+            with self._lock:
+                try:
                     self._check_open()
                     tail = self._read_idx(idx_mark, self._idx_end - idx_mark)
                     vacuum.copy_entries(copy, f.fd, tail, sb.version, self.fmt)
                     vacuum.commit(copy, self.base)
-                    self._swap(sb)
-            except BaseException:
-                vacuum.discard(copy, self.base)
-                raise
+                except BaseException:
+                    if not vacuum.committed(self.base):
+                        vacuum.discard(copy, self.base)
+                        raise
+                    self._finish_failed_commit()
+                    raise
+                self._swap(sb)
         finally:
             with self._lock:
                 self._compacting = False
@@ -495,6 +499,16 @@ class Volume:
         log.info("vacuumed vid=%d reclaimed=%d size=%d revision=%d", self.id, reclaimed, self._dat_end,
                  sb.compaction_revision)
         return reclaimed
+
+    def _finish_failed_commit(self) -> None:
+        """The new .dat is in place but the commit did not complete: the old descriptors now
+        name unlinked files, so this volume must not take writes. Finish the renames and
+        close it; reopening it loads the compacted files (lock held)."""
+        log.error("vacuum commit interrupted vid=%d: closing the volume until it is reopened", self.id)
+        self._closed = True
+        self._map.close()
+        self._close_files()
+        vacuum.finish_interrupted(self.base)
 
     def _swap(self, sb: SuperBlock) -> None:
         """Switch to the just-renamed files (lock held)."""
