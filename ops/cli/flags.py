@@ -182,6 +182,8 @@ class FlagSet:
             if arg in HELP_WORDS:
                 raise HelpRequested(self.usage())
             if arg == "--":
+                if not args and i < len(argv):
+                    first_arg_at = i
                 args.extend(argv[i:])
                 break
             if not arg.startswith("-") or arg == "-":

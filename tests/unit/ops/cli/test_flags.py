@@ -147,6 +147,11 @@ def test_double_dash_ends_flags_when_arguments_are_allowed() -> None:
     assert flags.args == ("-n", "file")
 
 
+def test_arguments_after_double_dash_are_refused_when_not_allowed() -> None:
+    with pytest.raises(FlagError, match='unexpected argument "file"'):
+        make().parse(["-port=1", "--", "file"])
+
+
 def test_declaring_a_flag_twice_is_a_programming_error() -> None:
     fs = make()
     with pytest.raises(ValueError, match="declared twice"):
