@@ -181,9 +181,10 @@ class _ClientConnection(asyncio.Protocol):
         self.keep_alive = False
         waiter: asyncio.Future[ClientResponse] = self._loop.create_future()
         self._waiter = waiter
-        if not body:
+        size = body.nbytes if type(body) is memoryview else len(body)
+        if not size:
             self.transport.write(head)
-        elif len(body) <= _COALESCE_LIMIT:
+        elif size <= _COALESCE_LIMIT:
             self.transport.write(head + body)
         else:
             self.transport.write(head)
@@ -283,7 +284,8 @@ class HttpClient:
         if not has_host:
             parts.append(f"Host: {hostport}\r\n")
         if not has_length and (body or method in ("POST", "PUT", "PATCH")):
-            parts.append(f"Content-Length: {len(body)}\r\n")
+            size = body.nbytes if type(body) is memoryview else len(body)
+            parts.append(f"Content-Length: {size}\r\n")
         parts.append("\r\n")
         return "".join(parts).encode("utf-8", "surrogateescape")
 

@@ -79,6 +79,8 @@ def _date_header() -> str:
 
 
 def _clean(value: str) -> str:
+    if type(value) is not str:
+        value = str(value)  # tolerate ints (a Content-Range length, a count) from handlers
     # A CR or LF in a header value would let a stored value inject headers; Go replaces them too.
     if "\r" in value or "\n" in value:
         return value.replace("\r", " ").replace("\n", " ")
@@ -361,6 +363,8 @@ class _Connection(asyncio.Protocol):
             return
         status = response.status
         body = response.body
+        # A memoryview over a non-byte format (array('I')) has len() in items, not bytes.
+        size = body.nbytes if type(body) is memoryview else len(body)
         parts = [_status_line(status), _date_header()]
         server_line = self._server._server_line
         if server_line:
@@ -376,10 +380,10 @@ class _Connection(asyncio.Protocol):
             send_body = False
         elif request is not None and request.method == "HEAD":
             send_body = False
-            length = declared if declared is not None and not body else len(body)
+            length = declared if declared is not None and not size else size
             parts.append(f"Content-Length: {length}\r\n")
         else:
-            parts.append(f"Content-Length: {len(body)}\r\n")
+            parts.append(f"Content-Length: {size}\r\n")
         close = not keep_alive or self._shutting_down or self._server._closing
         if close:
             parts.append("Connection: close\r\n")
@@ -387,9 +391,9 @@ class _Connection(asyncio.Protocol):
             parts.append("Connection: keep-alive\r\n")
         parts.append("\r\n")
         head = "".join(parts).encode("utf-8", "surrogateescape")
-        if not send_body or not body:
+        if not send_body or not size:
             transport.write(head)
-        elif len(body) <= _COALESCE_LIMIT:
+        elif size <= _COALESCE_LIMIT:
             transport.write(head + body)
         else:
             transport.write(head)
