@@ -13,7 +13,6 @@ sent and its ETag is the CRC32-C of the bytes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import crc32c
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from ops.localcluster import HttpReply, LocalCluster, VolumeSpec, http_call, multipart_file
 
 from .conftest import ClusterFactory
+from .test_placement_replication import assert_placement_obeys, topology_places
 
 TOPOLOGY = (
     VolumeSpec("dc1", "r1"),
@@ -32,40 +32,6 @@ SMALL_SIZES = (0, 1, 1024, 1 << 20)
 BIG_SIZE = 64 << 20
 # Headers a client relies on; every replica must send the same values for them.
 REPLICA_HEADERS = ("Etag", "Content-Length", "Content-Type", "Content-Disposition", "Last-Modified")
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    url: str
-    data_center: str
-    rack: str
-
-
-def topology_places(master: str) -> dict[str, Place]:
-    """Every data node the master knows, by URL, with its data center and rack (/dir/status)."""
-    status = http_call(master, "GET", "/dir/status")
-    assert status.status == 200, status.body
-    places: dict[str, Place] = {}
-    for dc in status.json()["Topology"]["DataCenters"] or []:
-        for rack in dc["Racks"] or []:
-            for node in rack["DataNodes"] or []:
-                places[node["Url"]] = Place(node["Url"], dc["Id"], rack["Id"])
-    return places
-
-
-def assert_placement_obeys(replication: str, places: list[Place]) -> None:
-    """xyz: x+1 data centers; in the main one y+1 racks; in the main rack z+1 servers."""
-    x, y, z = (int(c) for c in replication)
-    assert len(places) == x + y + z + 1, places
-    assert len({p.url for p in places}) == len(places), f"a server holds two copies: {places}"
-    data_centers = {p.data_center for p in places}
-    assert len(data_centers) == x + 1, places
-    main_dc = max(data_centers, key=lambda dc: sum(p.data_center == dc for p in places))
-    in_main_dc = [p for p in places if p.data_center == main_dc]
-    racks = {p.rack for p in in_main_dc}
-    assert len(racks) == y + 1, places
-    main_rack = max(racks, key=lambda r: sum(p.rack == r for p in in_main_dc))
-    assert sum(p.rack == main_rack for p in in_main_dc) == z + 1, places
 
 
 def quoted_crc(data: bytes) -> str:
