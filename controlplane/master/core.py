@@ -4,7 +4,7 @@ Lifecycle (driven by `server.serve`)::
 
     core = MasterCore(config, volume_admin)        # config with the *bound* port/grpc_port
     await core.start()                             # opens the Raft log in config.mdir, replays it
-    tg.create_task(core.run_forever())             # leader duties: liveness, sequence prefetch
+    tg.create_task(core.run_forever())             # leader duties: node liveness, cluster id
     ...
     await core.stop()
 
@@ -13,11 +13,19 @@ The gRPC Heartbeat adapter calls `heartbeat(hb)` for every message of a stream a
 `node_disconnected(node_id)` when the stream ends.
 
 Changes from the brief's contract:
-- value types and the `VolumeAdmin`/`Clock` seams live in `types.py` and are re-exported here;
-- `AssignResult.replicas` lists every replica (first = `url`);
-- `lookup_token(fid, read)` gives the JWT for `/dir/lookup?fileId=` (`""` when no key is set);
-- `start()`, `stop()`, `run_once()`, `run_forever()` and the `node_id()` helper were added;
-- an `EventLog` may be injected (tests use an in-memory one; default = pysyncobj in `raft.py`).
+- value types (AssignRequest, AssignResult, Location, MasterStatistics) and the
+  `VolumeAdmin`/`Clock` seams live in `types.py` and are re-exported here;
+  `AssignRequest.preallocate` was added; `AssignResult.replicas` lists every replica (first = url);
+- `lookup_token(fid, read)` gives the JWT for `/dir/lookup?fileId=` ("" when that key is unset);
+- `start()`, `stop()`, `run_once()`, `run_forever()`, `statistics()` and `node_id()` were added;
+- `collection_info(name, detail=True)` returns a list (one object per layout), as SeaweedFS does;
+- errors added: PlacementImpossible, NotEnoughFreeVolumes, InvalidCount, VolumeServerFailed
+  (406 on /vol/grow), WarmingUp (reserved for the HA leader's warm-up; not raised yet);
+  NotLeader carries `reason`; InvalidTtl (the engine's) for a non-numeric ttl;
+- an `EventLog` may be injected (tests use `raft.MemoryLog`; default: pysyncobj, `raft.RaftLog`).
+
+Thread model: pysyncobj's thread folds committed events under `EventLog.lock`; every method
+here runs on the asyncio loop and reads the state holding that lock, never across an await.
 
 Must not import grpc or kelp_http.
 """

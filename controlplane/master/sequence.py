@@ -52,10 +52,6 @@ class Sequence:
         """A volume server holds needles up to `key`: never issue it or anything below."""
         self._floor = max(self._floor, key + 1)
 
-    @property
-    def floor(self) -> int:
-        return self._floor
-
     def remaining(self) -> int:
         return sum(max(0, end - max(nxt, self._floor)) for nxt, end in self._ranges)
 

@@ -179,7 +179,7 @@ class MasterState:
         if e.count == 0:
             self.sequence_ceiling = max(self.sequence_ceiling, e.up_to)
             return None
-        start = max(self.sequence_ceiling, e.at_least, FIRST_KEY)
+        start: int = max(self.sequence_ceiling, e.at_least, FIRST_KEY)
         self.sequence_ceiling = start + e.count
         return start
 
@@ -273,7 +273,8 @@ class MasterState:
 
     def to_bytes(self) -> bytes:
         snap = events_pb2.StateSnapshot(version=SNAPSHOT_VERSION, events=self.snapshot_events())
-        return snap.SerializeToString(deterministic=True)
+        data: bytes = snap.SerializeToString(deterministic=True)
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MasterState:
