@@ -38,6 +38,11 @@ from dataplane.volume.engine.types import ReplicaPlacement
 
 log = logging.getLogger(__name__)
 
+# After a growth fails, assigns for that layout answer 503 for this long before trying again:
+# clients retry after 1 s (Retry-After), and a retry storm must not burn volume ids and admin
+# calls on a growth that just failed.
+GROWTH_RETRY_SECONDS = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class Pick:
@@ -89,6 +94,7 @@ class Assigner:
         self._index_revision = -1
         self._index: dict[tuple[str, int, int, str], list[tuple[int, tuple[Location, ...]]]] = {}
         self._growing: dict[tuple[object, ...], asyncio.Task[list[GrownVolume]]] = {}
+        self._failed: dict[tuple[object, ...], tuple[float, str]] = {}  # key -> (loop time, error)
 
     # -- writable volumes ----------------------------------------------------------
 
@@ -177,6 +183,9 @@ class Assigner:
             if free <= 0:
                 rp, ttl = layout.replica_placement, layout.ttl
                 raise NoFreeVolumes(layout.collection, str(rp), str(ttl), option)
+            failed_at, error = self._failed.get(growth_key, (-GROWTH_RETRY_SECONDS, ""))
+            if asyncio.get_running_loop().time() - failed_at < GROWTH_RETRY_SECONDS:
+                raise NoWritableVolume(option, error)
             task = asyncio.get_running_loop().create_task(
                 self._growth.grow(layout, grow_count, pref, preallocate), name=f"growth {option}"
             )
@@ -195,8 +204,11 @@ class Assigner:
         if task.cancelled():
             return
         err = task.exception()
-        if err is not None:
-            log.warning("growth failed option=%s error=%s", task.get_name().removeprefix("growth "), err)
+        if err is None:
+            self._failed.pop(key, None)
+            return
+        self._failed[key] = (asyncio.get_running_loop().time(), str(err))
+        log.warning("growth failed option=%s error=%s", task.get_name().removeprefix("growth "), err)
 
     async def close(self) -> None:
         tasks = list(self._growing.values())

@@ -107,6 +107,10 @@ def test_replica_failure_in_growth_deletes_what_was_created() -> None:
         assert good.volumes == {}
         assert event_log.state.volumes == {}
         assert event_log.state.max_volume_id == 6  # the reserved ids are spent, never reused
+        calls = len(admin.calls)
+        with pytest.raises(NoWritableVolume):  # a retry right away does not start another growth
+            await core.assign(AssignRequest(replication="001"))
+        assert len(admin.calls) == calls and event_log.state.max_volume_id == 6
         await core.stop()
 
     asyncio.run(scenario())
