@@ -469,6 +469,15 @@ class LocalCluster:
     def _command(self, role: str) -> list[str]:
         return [sys.executable, "-m", "ops.cli.main", role]
 
+    def _growth_flags(self, prefix: str = "") -> list[str]:
+        """Replication and volume size flags, the same for kelp and weed masters."""
+        flags = []
+        if self.replication:
+            flags.append(f"-{prefix}defaultReplication={self.replication}")
+        if self.volume_size_limit_mb:
+            flags.append(f"-{prefix}volumeSizeLimitMB={self.volume_size_limit_mb}")
+        return flags
+
     def _common_flags(self) -> list[str]:
         return [f"-config.dir={self.config_dir}", f"-logLevel={self.log_level}"]
 
@@ -481,11 +490,7 @@ class LocalCluster:
             f"-mdir={mdir}",
             f"-pulseSeconds={self.pulse_seconds}",
         ]
-        if self.replication:
-            flags.append(f"-defaultReplication={self.replication}")
-        if self.volume_size_limit_mb:
-            flags.append(f"-volumeSizeLimitMB={self.volume_size_limit_mb}")
-        return flags + self._common_flags() + self.master_flags
+        return flags + self._growth_flags() + self._common_flags() + self.master_flags
 
     def _volume_flags(self, http_port: int, data_dir: Path, spec: VolumeSpec) -> list[str]:
         flags = [
@@ -498,11 +503,8 @@ class LocalCluster:
             f"-largeDisk={'true' if self.large_disk else 'false'}",
             f"-pulseSeconds={self.pulse_seconds}",
         ]
-        if spec.data_center:
-            flags.append(f"-dataCenter={spec.data_center}")
-        if spec.rack:
-            flags.append(f"-rack={spec.rack}")
-        return flags + self._common_flags() + self.volume_flags + list(spec.extra_flags)
+        flags += _placement_flags(spec) + self._common_flags()
+        return flags + self.volume_flags + list(spec.extra_flags)
 
     def _server_flags(
         self, master_port: int, volume_port: int, data_dir: Path, spec: VolumeSpec
@@ -519,15 +521,8 @@ class LocalCluster:
             f"-volume.largeDisk={'true' if self.large_disk else 'false'}",
             f"-pulseSeconds={self.pulse_seconds}",
         ]
-        if self.replication:
-            flags.append(f"-master.defaultReplication={self.replication}")
-        if self.volume_size_limit_mb:
-            flags.append(f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}")
-        if spec.data_center:
-            flags.append(f"-dataCenter={spec.data_center}")
-        if spec.rack:
-            flags.append(f"-rack={spec.rack}")
-        return flags + self._common_flags() + self.master_flags + self.volume_flags + list(spec.extra_flags)
+        flags += self._growth_flags("master.") + _placement_flags(spec) + self._common_flags()
+        return flags + self.master_flags + self.volume_flags + list(spec.extra_flags)
 
     def _cwd(self) -> Path:
         return self.workdir
@@ -646,11 +641,7 @@ class WeedCluster(LocalCluster):
             "-peers=none",  # single-master mode: no Raft quorum wait
             "-telemetry=false",
         ]
-        if self.replication:
-            flags.append(f"-defaultReplication={self.replication}")
-        if self.volume_size_limit_mb:
-            flags.append(f"-volumeSizeLimitMB={self.volume_size_limit_mb}")
-        return flags + self.master_flags
+        return flags + self._growth_flags() + self.master_flags
 
     def _volume_flags(self, http_port: int, data_dir: Path, spec: VolumeSpec) -> list[str]:
         flags = [
@@ -663,11 +654,16 @@ class WeedCluster(LocalCluster):
             f"-master={self.master}",
             "-preStopSeconds=0",  # weed otherwise keeps serving 10 s after SIGTERM
         ]
-        if spec.data_center:
-            flags.append(f"-dataCenter={spec.data_center}")
-        if spec.rack:
-            flags.append(f"-rack={spec.rack}")
-        return flags + self.volume_flags + list(spec.extra_flags)
+        return flags + _placement_flags(spec) + self.volume_flags + list(spec.extra_flags)
+
+
+def _placement_flags(spec: VolumeSpec) -> list[str]:
+    flags = []
+    if spec.data_center:
+        flags.append(f"-dataCenter={spec.data_center}")
+    if spec.rack:
+        flags.append(f"-rack={spec.rack}")
+    return flags
 
 
 def _tail(path: Path, lines: int) -> str:

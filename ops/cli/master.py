@@ -7,12 +7,13 @@ Imports the master server only when starting, so `--help` and flag errors stay i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from controlplane.master.config import MasterConfig
 from dataplane.volume.engine.errors import InvalidReplication
 from dataplane.volume.engine.types import ReplicaPlacement
 from ops.cli import runner
-from ops.cli.config_files import load_settings_or_exit
+from ops.cli.config_files import ServerSettings, load_settings_or_exit
 from ops.cli.flags import FlagSet, FlagValue, host_ports, parse_or_exit, positive
 
 SUMMARY = "start a master server: volume id -> location map and file id assignment"
@@ -60,12 +61,24 @@ def peers(values: Sequence[str]) -> tuple[str, ...]:
     return () if tuple(values) == ("none",) else tuple(values)
 
 
+def with_settings(config: MasterConfig, settings: ServerSettings) -> MasterConfig:
+    """The config-file parts of a master's config: volume growth and JWT keys."""
+    security = settings.security
+    return replace(
+        config,
+        growth=settings.growth,
+        jwt_signing_key=security.jwt_signing_key,
+        jwt_expires_after_seconds=security.jwt_expires_after_seconds,
+        jwt_read_key=security.jwt_read_key,
+        jwt_read_expires_after_seconds=security.jwt_read_expires_after_seconds,
+    )
+
+
 def main(argv: list[str]) -> int:
     flags = parse_or_exit(flag_set(), argv)
     runner.setup_logging(flags.text("logLevel"))
     settings = load_settings_or_exit("master", flags.text("config.dir"), with_master_toml=True)
-    security = settings.security
-    config = MasterConfig(
+    config = with_settings(MasterConfig(
         ip=flags.text("ip"),
         bind_ip=flags.text("ip.bind") or flags.text("ip"),
         port=flags.integer("port"),
@@ -76,12 +89,7 @@ def main(argv: list[str]) -> int:
         volume_size_limit_mb=flags.integer("volumeSizeLimitMB"),
         default_replication=flags.text("defaultReplication"),
         pulse_seconds=flags.number("pulseSeconds"),
-        growth=settings.growth,
-        jwt_signing_key=security.jwt_signing_key,
-        jwt_expires_after_seconds=security.jwt_expires_after_seconds,
-        jwt_read_key=security.jwt_read_key,
-        jwt_read_expires_after_seconds=security.jwt_read_expires_after_seconds,
-    )
+    ), settings)
     runner.make_dirs_or_exit("master", config.mdir)
 
     async def start(group: runner.ServerGroup) -> None:

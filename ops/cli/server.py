@@ -15,7 +15,9 @@ from dataclasses import replace
 from controlplane.master.config import MasterConfig
 from dataplane.client.addresses import ServerAddress
 from dataplane.volume.config import VolumeServerConfig
+from ops.cli import master as master_cli
 from ops.cli import runner
+from ops.cli import volume as volume_cli
 from ops.cli.config_files import load_settings_or_exit
 from ops.cli.flags import Flags, FlagSet, exit_with_error, parse_or_exit, positive
 from ops.cli.master import peer_list, peers, replication
@@ -72,13 +74,12 @@ def flag_set() -> FlagSet:
 def configs(flags: Flags) -> tuple[MasterConfig, VolumeServerConfig]:
     """The two configs; the volume's master address is filled in once the master listens."""
     settings = load_settings_or_exit("server", flags.text("config.dir"), with_master_toml=True)
-    security = settings.security
     dirs = flags.texts("dir")
     if not dirs:
         exit_with_error("kelp server: -dir needs at least one directory")
     ip = flags.text("ip")
     bind_ip = flags.text("ip.bind") or ip
-    master = MasterConfig(
+    master = master_cli.with_settings(MasterConfig(
         ip=ip,
         bind_ip=bind_ip,
         port=flags.integer("master.port"),
@@ -89,13 +90,8 @@ def configs(flags: Flags) -> tuple[MasterConfig, VolumeServerConfig]:
         volume_size_limit_mb=flags.integer("master.volumeSizeLimitMB"),
         default_replication=flags.text("master.defaultReplication"),
         pulse_seconds=flags.number("pulseSeconds"),
-        growth=settings.growth,
-        jwt_signing_key=security.jwt_signing_key,
-        jwt_expires_after_seconds=security.jwt_expires_after_seconds,
-        jwt_read_key=security.jwt_read_key,
-        jwt_read_expires_after_seconds=security.jwt_read_expires_after_seconds,
-    )
-    volume = VolumeServerConfig(
+    ), settings)
+    volume = volume_cli.with_settings(VolumeServerConfig(
         dirs=dirs,
         max_volumes=max_per_dir("server", "volume.max", dirs, flags.integers("volume.max")),
         ip=ip,
@@ -111,10 +107,8 @@ def configs(flags: Flags) -> tuple[MasterConfig, VolumeServerConfig]:
         file_size_limit_mb=flags.integer("volume.fileSizeLimitMB"),
         read_mode=flags.text("volume.readMode"),
         pulse_seconds=flags.number("pulseSeconds"),
-        jwt_signing_key=security.jwt_signing_key,
-        jwt_read_key=security.jwt_read_key,
         fsync=flags.boolean("volume.fsync"),
-    )
+    ), settings)
     return master, volume
 
 

@@ -7,10 +7,11 @@ Imports the volume server only when starting, so `--help` and flag errors stay i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from dataplane.volume.config import VolumeServerConfig
 from ops.cli import runner
-from ops.cli.config_files import load_settings_or_exit
+from ops.cli.config_files import ServerSettings, load_settings_or_exit
 from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit, positive
 
 SUMMARY = "start a volume server: stores needles and serves them over HTTP"
@@ -62,6 +63,15 @@ def flag_set() -> FlagSet:
     return fs
 
 
+def with_settings(config: VolumeServerConfig, settings: ServerSettings) -> VolumeServerConfig:
+    """The config-file parts of a volume server's config: the JWT keys it verifies."""
+    return replace(
+        config,
+        jwt_signing_key=settings.security.jwt_signing_key,
+        jwt_read_key=settings.security.jwt_read_key,
+    )
+
+
 def main(argv: list[str]) -> int:
     flags = parse_or_exit(flag_set(), argv)
     runner.setup_logging(flags.text("logLevel"))
@@ -71,7 +81,7 @@ def main(argv: list[str]) -> int:
         exit_with_error("kelp volume: -dir needs at least one directory")
     if not flags.texts("master"):
         exit_with_error("kelp volume: -master needs at least one master (host:port)")
-    config = VolumeServerConfig(
+    config = with_settings(VolumeServerConfig(
         dirs=dirs,
         max_volumes=max_per_dir("volume", "max", dirs, flags.integers("max")),
         ip=flags.text("ip"),
@@ -87,10 +97,8 @@ def main(argv: list[str]) -> int:
         file_size_limit_mb=flags.integer("fileSizeLimitMB"),
         read_mode=flags.text("readMode"),
         pulse_seconds=flags.number("pulseSeconds"),
-        jwt_signing_key=settings.security.jwt_signing_key,
-        jwt_read_key=settings.security.jwt_read_key,
         fsync=flags.boolean("fsync"),
-    )
+    ), settings)
     runner.make_dirs_or_exit("volume", *config.dirs)
 
     async def start(group: runner.ServerGroup) -> None:

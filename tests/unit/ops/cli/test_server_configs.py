@@ -11,6 +11,8 @@ from ops.cli.flags import FlagError
 
 
 def test_kelp_server_puts_master_data_under_dir_and_shares_ip(tmp_path: Path) -> None:
+    (tmp_path / "security.toml").write_text('[jwt.signing]\nkey = "k1"\n[jwt.signing.read]\nkey = "k2"\n')
+    (tmp_path / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 2\n")
     flags = server.flag_set().parse([
         f"-dir={tmp_path}", "-ip=10.0.0.5", "-master.port=9400", "-volume.port=8100",
         "-volume.max=3", "-master.volumeSizeLimitMB=64", "-master.defaultReplication=001",
@@ -26,6 +28,9 @@ def test_kelp_server_puts_master_data_under_dir_and_shares_ip(tmp_path: Path) ->
     assert (volume_config.port, volume_config.ip) == (8100, "10.0.0.5")
     assert (volume_config.data_center, volume_config.rack) == ("dc1", "r2")
     assert volume_config.index == "leveldb"
+    assert (master_config.jwt_signing_key, master_config.jwt_read_key) == ("k1", "k2")
+    assert (volume_config.jwt_signing_key, volume_config.jwt_read_key) == ("k1", "k2")
+    assert master_config.growth.copy_1 == 2
 
 
 def test_one_max_applies_to_every_dir() -> None:
