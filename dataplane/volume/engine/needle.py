@@ -30,7 +30,7 @@ Pure: no file or network I/O; imports only the engine's value types and errors.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from crc32c import crc32c
 
@@ -64,8 +64,13 @@ MAX_SIZE = 0x7FFFFFFF
 _HEADER = struct.Struct(">IQI")  # cookie, id, Size
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
+_HEADER_DATA = struct.Struct(">IQII")  # cookie, id, Size, DataSize
 _TAIL_V3 = struct.Struct(">IQ")  # checksum, AppendAtNs
-_NO_TTL = Ttl()
+# Tail plus the longest padding (8 bytes: Size, then zeros), cut to the real padding length.
+_TAIL_V3_PADDED = struct.Struct(">IQI4x")
+_TAIL_V2_PADDED = struct.Struct(">II4x")
+_LAST_MODIFIED = struct.Struct(">BI")  # the low 5 bytes of a uint64
+NO_TTL = Ttl()
 
 
 @dataclass(slots=True)
@@ -79,7 +84,7 @@ class Needle:
     name: bytes = b""
     mime: bytes = b""
     last_modified: int = 0  # unix seconds
-    ttl: Ttl = field(default_factory=Ttl)
+    ttl: Ttl = NO_TTL  # Ttl is immutable, so one shared default is safe
     pairs: bytes = b""  # JSON object of the Seaweed- headers, prefix removed
     checksum: int = 0  # CRC32-C of data as stored (raw form)
     append_at_ns: int = 0
@@ -95,7 +100,7 @@ class Needle:
         name: bytes = b"",
         mime: bytes = b"",
         last_modified: int = 0,
-        ttl: Ttl = _NO_TTL,
+        ttl: Ttl = NO_TTL,
         pairs: bytes = b"",
         compressed: bool = False,
         chunk_manifest: bool = False,
@@ -169,60 +174,63 @@ def checksum_matches(stored: int, data: bytes) -> bool:
     return stored == crc or stored == legacy_checksum(crc)
 
 
-def _body_meta(needle: Needle) -> bytes:
+def _body_meta(needle: Needle) -> bytearray:
     """Flags byte and the optional fields that follow the data."""
     flags = needle.flags
-    parts = [bytes((flags,))]
+    meta = bytearray((flags,))
     if flags & FLAG_HAS_NAME:
         name = needle.name[:MAX_NAME_LENGTH]
-        parts.append(bytes((len(name),)))
-        parts.append(name)
+        meta.append(len(name))
+        meta += name
     if flags & FLAG_HAS_MIME:
         mime = needle.mime[:MAX_NAME_LENGTH]
-        parts.append(bytes((len(mime),)))
-        parts.append(mime)
+        meta.append(len(mime))
+        meta += mime
     if flags & FLAG_HAS_LAST_MODIFIED:
-        parts.append((needle.last_modified & 0xFFFFFFFFFF).to_bytes(5, "big"))
+        meta += _LAST_MODIFIED.pack(needle.last_modified >> 32 & 0xFF, needle.last_modified & 0xFFFFFFFF)
     if flags & FLAG_HAS_TTL:
-        parts.append(needle.ttl.to_bytes())
+        meta += needle.ttl.to_bytes()
     if flags & FLAG_HAS_PAIRS:
         if len(needle.pairs) > MAX_PAIRS_LENGTH:
             raise InvalidNeedle(needle.id, f"pairs are {len(needle.pairs)} bytes, over {MAX_PAIRS_LENGTH}")
-        parts.append(_U16.pack(len(needle.pairs)))
-        parts.append(needle.pairs)
-    return b"".join(parts)
+        meta += _U16.pack(len(needle.pairs))
+        meta += needle.pairs
+    return meta
 
 
-def encode(needle: Needle, version: int = CURRENT_VERSION) -> list[bytes]:
-    """The record for `needle` as buffers to write back to back (for os.pwritev); the
-    second-to-last buffer is the tail (see encode_tail).
+def encode(needle: Needle, version: int = CURRENT_VERSION) -> list[bytes | bytearray]:
+    """The record for `needle` as buffers to write back to back (for os.pwritev).
 
     Uses needle.checksum and needle.append_at_ns as given; sets needle.size. An empty
     needle has Size 0 and loses its metadata, as in SeaweedFS.
     """
+    buffers = encode_body(needle)
+    buffers.append(encode_tail(needle.checksum, needle.append_at_ns, needle.size, version))
+    return buffers
+
+
+def encode_body(needle: Needle) -> list[bytes | bytearray]:
+    """Header and body of the record (everything before the tail); sets needle.size."""
     data = needle.data
     if data:
         meta = _body_meta(needle)
         size = 4 + len(data) + len(meta)
         if size > MAX_SIZE:
             raise InvalidNeedle(needle.id, f"body of {size} bytes is over {MAX_SIZE}")
-        head = _HEADER.pack(needle.cookie, needle.id, size) + _U32.pack(len(data))
-        buffers = [head, data, meta]
-    else:
-        size = 0
-        buffers = [_HEADER.pack(needle.cookie, needle.id, 0)]
-    needle.size = size
-    buffers.append(encode_tail(needle.checksum, needle.append_at_ns, version))
+        needle.size = size
+        return [_HEADER_DATA.pack(needle.cookie, needle.id, size, len(data)), data, meta]
+    needle.size = 0
+    return [_HEADER.pack(needle.cookie, needle.id, 0)]
+
+
+def encode_tail(checksum: int, append_at_ns: int, size: int, version: int = CURRENT_VERSION) -> bytes:
+    """Checksum, AppendAtNs (v3) and padding of a record whose Size field is `size`."""
     # SeaweedFS's padding happens to start with the Size field's bytes; copy it so files match.
-    buffers.append((_U32.pack(size) + bytes(4))[: padding_length(size, version)])
-    return buffers
-
-
-def encode_tail(checksum: int, append_at_ns: int, version: int = CURRENT_VERSION) -> bytes:
-    """Checksum and AppendAtNs: buffers[-2] of encode(), patched once AppendAtNs is known."""
     if version == VERSION_3:
-        return _TAIL_V3.pack(checksum, append_at_ns)
-    return _U32.pack(checksum)
+        pad = PADDING - (HEADER_SIZE + size + CHECKSUM_SIZE + TIMESTAMP_SIZE) % PADDING
+        return _TAIL_V3_PADDED.pack(checksum, append_at_ns, size)[: 12 + pad]
+    pad = PADDING - (HEADER_SIZE + size + CHECKSUM_SIZE) % PADDING
+    return _TAIL_V2_PADDED.pack(checksum, size)[: 4 + pad]
 
 
 def encode_tombstone(cookie: int, key: int, deleted_checksum: int, append_at_ns: int,
@@ -250,54 +258,51 @@ def decode(buf: bytes, version: int = CURRENT_VERSION, *, volume_id: int = 0, of
     except struct.error as err:
         raise CorruptNeedle(volume_id, 0, offset, "record shorter than its header") from err
     tail_at = HEADER_SIZE + size
-    tail_len = CHECKSUM_SIZE + (TIMESTAMP_SIZE if version == VERSION_3 else 0)
-    if len(buf) < tail_at + tail_len:
-        raise CorruptNeedle(volume_id, key, offset, f"record shorter than its Size {size}")
     if version == VERSION_3:
+        if len(buf) < tail_at + 12:
+            raise CorruptNeedle(volume_id, key, offset, f"record shorter than its Size {size}")
         crc, append_at_ns = _TAIL_V3.unpack_from(buf, tail_at)
     else:
+        if len(buf) < tail_at + 4:
+            raise CorruptNeedle(volume_id, key, offset, f"record shorter than its Size {size}")
         (crc,) = _U32.unpack_from(buf, tail_at)
         append_at_ns = 0
-    needle = Needle(cookie, key, checksum=crc, append_at_ns=append_at_ns, size=size)
     if size == 0:
-        return needle
+        return Needle(cookie, key, b"", 0, b"", b"", 0, NO_TTL, b"", crc, append_at_ns, 0)
+    flags, last_modified, ttl = 0, 0, NO_TTL
+    name = mime = pairs = b""
     try:
-        _decode_body(needle, buf, tail_at)
+        (data_size,) = _U32.unpack_from(buf, HEADER_SIZE)
+        p = HEADER_SIZE + 4 + data_size
+        if p > tail_at:
+            raise ValueError(f"DataSize {data_size} runs past the body")
+        data = buf[HEADER_SIZE + 4 : p]
+        if p < tail_at:
+            flags = buf[p]
+            p += 1
+            if flags & FLAG_HAS_NAME:
+                n = buf[p]
+                name = buf[p + 1 : p + 1 + n]
+                p += 1 + n
+            if flags & FLAG_HAS_MIME:
+                n = buf[p]
+                mime = buf[p + 1 : p + 1 + n]
+                p += 1 + n
+            if flags & FLAG_HAS_LAST_MODIFIED:
+                high, low = _LAST_MODIFIED.unpack_from(buf, p)
+                last_modified = high << 32 | low
+                p += 5
+            if flags & FLAG_HAS_TTL:
+                ttl = Ttl.from_bytes(buf[p : p + 2])
+                p += 2
+            if flags & FLAG_HAS_PAIRS:
+                (n,) = _U16.unpack_from(buf, p)
+                pairs = buf[p + 2 : p + 2 + n]
+                p += 2 + n
+            if p > tail_at:
+                raise ValueError("optional fields run past the body")
     except (struct.error, IndexError, ValueError) as err:
         raise CorruptNeedle(volume_id, key, offset, f"unparsable body: {err}") from err
-    if verify and not checksum_matches(crc, needle.data):
+    if verify and not checksum_matches(crc, data):
         raise CorruptNeedle(volume_id, key, offset, f"CRC mismatch: stored {crc:08x}")
-    return needle
-
-
-def _decode_body(needle: Needle, buf: bytes, end: int) -> None:
-    (data_size,) = _U32.unpack_from(buf, HEADER_SIZE)
-    p = HEADER_SIZE + 4
-    if p + data_size > end:
-        raise ValueError(f"DataSize {data_size} runs past the body")
-    needle.data = buf[p : p + data_size]
-    p += data_size
-    if p >= end:
-        return
-    flags = needle.flags = buf[p]
-    p += 1
-    if flags & FLAG_HAS_NAME:
-        n = buf[p]
-        needle.name = buf[p + 1 : p + 1 + n]
-        p += 1 + n
-    if flags & FLAG_HAS_MIME:
-        n = buf[p]
-        needle.mime = buf[p + 1 : p + 1 + n]
-        p += 1 + n
-    if flags & FLAG_HAS_LAST_MODIFIED:
-        needle.last_modified = int.from_bytes(buf[p : p + 5], "big")
-        p += 5
-    if flags & FLAG_HAS_TTL:
-        needle.ttl = Ttl.from_bytes(buf[p : p + 2])
-        p += 2
-    if flags & FLAG_HAS_PAIRS:
-        (n,) = _U16.unpack_from(buf, p)
-        needle.pairs = buf[p + 2 : p + 2 + n]
-        p += 2 + n
-    if p > end:
-        raise ValueError("optional fields run past the body")
+    return Needle(cookie, key, data, flags, name, mime, last_modified, ttl, pairs, crc, append_at_ns, size)

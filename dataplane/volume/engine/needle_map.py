@@ -14,8 +14,11 @@ Not thread-safe: the owning Volume serializes access. No file or network I/O.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -29,8 +32,35 @@ _OFFSET_MASK = DELETED_BIT - 1
 # to O(64) element moves per out-of-order put. The floor avoids merging tiny maps constantly.
 _MERGE_FRACTION_SHIFT = 6
 _MERGE_MIN = 1024
+# A merge of a big map frees several array-sized temporaries; hand them back to the OS.
+_TRIM_AFTER_MERGE_OF = 1 << 17
 
 Entry = tuple[int, int, bool]  # offset in 8-byte units, Size, deleted
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Return freed heap pages to the OS.
+
+    Building a map from a large .idx allocates and frees tens of megabytes of NumPy
+    temporaries; glibc keeps those pages mapped (measured: 94 MB retained for a 1M-needle
+    volume whose map is 22 MB), which would count against the server's RSS forever.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class NeedleMap(Protocol):
@@ -178,6 +208,8 @@ class CompactNeedleMap:
         self._sizes = array("I")
         self._sizes.frombytes(_as_bytes(new_sizes))
         self._overflow.clear()
+        if len(self._keys) >= _TRIM_AFTER_MERGE_OF:
+            release_freed_memory()
 
 
 def _as_bytes(values: np.ndarray) -> bytes:

@@ -78,8 +78,7 @@ class LmdbNeedleMap:
         values["o"] = words
         values["s"] = summary.sizes
         raw_values = values.tobytes()
-        pairs = [(keys[i * 8 : i * 8 + 8], raw_values[i * 12 : i * 12 + 12])
-                 for i in range(len(summary.keys))]
+        count = len(summary.keys)
         self.file_count = summary.file_count
         self.file_byte_count = summary.file_byte_count
         self.delete_count = summary.delete_count
@@ -91,12 +90,13 @@ class LmdbNeedleMap:
 
         def write(txn: lmdb.Transaction) -> None:
             txn.drop(self._env.open_db(txn=txn), delete=False)
+            pairs = ((keys[i * 8 : i * 8 + 8], raw_values[i * 12 : i * 12 + 12]) for i in range(count))
             with txn.cursor() as cur:
                 cur.putmulti(pairs, append=True)
             txn.put(_META_KEY, self._meta())
 
         self._write(write)
-        self._entries = len(pairs)
+        self._entries = count
 
     def replay(self, keys: U64Array, offsets: U64Array, sizes: U32Array, covered: int) -> None:
         """Apply .idx entries that follow `self.covered`, in order, in one transaction."""

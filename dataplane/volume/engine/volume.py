@@ -45,13 +45,13 @@ from dataplane.volume.engine.needle import (
     Needle,
     checksum,
     decode,
-    encode,
+    encode_body,
     encode_tail,
     encode_tombstone,
     parse_header,
     record_length,
 )
-from dataplane.volume.engine.needle_map import CompactNeedleMap, NeedleMap
+from dataplane.volume.engine.needle_map import CompactNeedleMap, NeedleMap, release_freed_memory
 from dataplane.volume.engine.needle_map_lmdb import LmdbNeedleMap
 from dataplane.volume.engine.superblock import SUPER_BLOCK_SIZE, SuperBlock
 from dataplane.volume.engine.types import ReplicaPlacement, Ttl, VolumeId
@@ -134,6 +134,8 @@ class Volume:
         self.directory = directory
         self.base = os.path.join(directory, volume_base_name(collection, vid))
         self.fmt = fmt
+        self._pack_entry = fmt.pack
+        self._max_size = fmt.max_volume_size
         self.index = INDEX_KINDS[index]
         self.disk_type = disk_type
         self._clock = clock
@@ -214,7 +216,11 @@ class Volume:
     def _build_map(self) -> NeedleMap:
         idx_len = self._idx_end
         if self.index == INDEX_MEMORY:
-            return CompactNeedleMap.from_summary(summarize(*self.fmt.decode_all(self._read_idx(0, idx_len))))
+            entries = self.fmt.decode_all(self._read_idx(0, idx_len))
+            compact = CompactNeedleMap.from_summary(summarize(*entries))
+            del entries
+            release_freed_memory()
+            return compact
         m = LmdbNeedleMap(self.base + ".ldb", self.fmt)
         try:
             entry_size = self.fmt.entry_size
@@ -327,7 +333,7 @@ class Volume:
             n.flags |= FLAG_HAS_TTL
             n.ttl = self.super_block.ttl
         n.checksum = checksum(n.data)
-        buffers = encode(n, version)
+        buffers = encode_body(n)
         size = n.size
         length = record_length(size, version)
         with self._lock:
@@ -340,7 +346,7 @@ class Volume:
             offset = self._dat_end
             ns = self._next_append_ns()
             n.append_at_ns = ns
-            buffers[-2] = encode_tail(n.checksum, ns, version)
+            buffers.append(encode_tail(n.checksum, ns, size, version))
             self._append(buffers, length, n.id, offset, size, fsync)
             self._map.put(n.id, offset >> 3, size)
             self._last_append_ns = ns
@@ -437,18 +443,19 @@ class Volume:
         ns = self._clock()
         return ns if ns > self._last_append_ns else self._last_append_ns + 1
 
-    def _append(self, buffers: list[bytes], length: int, key: int, offset: int, size_field: int,
+    def _append(self, buffers: list[bytes | bytearray], length: int, key: int, offset: int, size_field: int,
                 fsync: bool) -> None:
         """Write one record at the end of .dat, then its .idx entry; undo .dat on failure."""
-        if offset + length > self.fmt.max_volume_size:
-            raise VolumeFull(self.id, offset, self.fmt.max_volume_size)
+        if offset + length > self._max_size:
+            raise VolumeFull(self.id, offset, self._max_size)
         fd = self._dat.fd
         try:
             written = os.pwritev(fd, buffers, offset)
             if written != length:
                 write_all(fd, b"".join(buffers)[written:], offset + written)
-            entry = self.fmt.pack(key, offset >> 3, size_field)
-            write_all(self._idx_fd, entry, self._idx_end)
+            entry = self._pack_entry(key, offset >> 3, size_field)
+            if os.pwrite(self._idx_fd, entry, self._idx_end) != len(entry):
+                write_all(self._idx_fd, entry, self._idx_end)
         except OSError:
             # Leave no half record behind; the .idx may hold a partial entry, trimmed at load.
             os.ftruncate(fd, offset)

@@ -154,3 +154,22 @@ def test_needle_without_metadata_flags(make_volume: VolumeFactory) -> None:
     n = v.read(4, 3)
     assert (n.data, n.flags, n.name) == (b"bare", 0, b"")
     v.close()
+
+
+def test_version_2_volume_is_read_and_written(make_volume: VolumeFactory, clock: FakeClock) -> None:
+    v = make_volume()
+    v.close()
+    with open(v.base + ".dat", "r+b") as f:
+        f.write(b"\x02")  # a version-2 superblock, as older SeaweedFS wrote
+    v = reopen(v, clock)
+    assert v.version == 2
+    w = v.write(upload(1, b"old format"))
+    assert v.size == 8 + record_length(w.size, 2)
+    v = reopen(v, clock)
+    n = v.read(1, 0x12345678)
+    assert (n.data, n.append_at_ns, n.name) == (b"old format", 0, b"f.bin")
+    v.delete(1, 0x12345678)
+    v = reopen(v, clock)
+    with pytest.raises(NeedleNotFound):
+        v.read(1, 0x12345678)
+    v.close()
