@@ -107,6 +107,7 @@ def test_statistics(tmp_path: Path, clock: FakeClock) -> None:
     (vol,) = stats.volumes
     assert (vol.id, vol.version, vol.file_count, vol.delete_count) == (1, 3, 1, 1)
     assert vol.deleted_byte_count == w.size and vol.modified_at_second > 0
+    assert vol.content_size == w.size  # weed's /status "Size": Size fields of all puts, not the .dat length
     assert vol.size == os.path.getsize(tmp_path / "b" / "1.dat")  # b had the most free slots
     assert store.garbage_ratio(VolumeId(1)) == 1.0
     store.close()

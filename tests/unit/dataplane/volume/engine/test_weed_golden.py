@@ -126,3 +126,4 @@ def test_vif_round_trips_byte_for_byte() -> None:
     for path in (FIXTURES / "gold_1.vif", FIXTURES / "ttl" / "tt_1.vif"):
         info = read_volume_info(str(path))
         assert info is not None and info.to_json() == path.read_text()
+
