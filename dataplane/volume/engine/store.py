@@ -14,6 +14,10 @@ Contract notes (additions to the brief, nothing removed):
   needle flagged the way SeaweedFS's HTTP write path flags one.
 - preallocate is accepted and ignored (Python has no fallocate(KEEP_SIZE)).
 - remove_expired_volumes() deletes TTL volumes past their TTL plus a grace period.
+- VolumeStatistics.content_size: the Size fields of all puts summed (weed's /status "Size";
+  its heartbeat reports the .dat length, `size`).
+- More errors: InvalidNeedle (a field over its limit, key 0), CorruptVolume (a volume that
+  cannot be opened; load() skips it), VacuumInProgress.
 """
 
 from __future__ import annotations

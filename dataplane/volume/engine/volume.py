@@ -30,6 +30,7 @@ from dataplane.volume.engine.errors import (
     CookieMismatch,
     CorruptNeedle,
     CorruptVolume,
+    InvalidNeedle,
     NeedleNotFound,
     VolumeFull,
     VolumeNotFound,
@@ -329,6 +330,8 @@ class Volume:
     def write(self, n: Needle, *, fsync: bool = False) -> WriteResult:
         if self.info.read_only:
             raise VolumeReadOnly(self.id)
+        if n.id == 0:
+            raise InvalidNeedle(0, "key 0 is never issued and marks garbage during repair")
         version = self.super_block.version
         if self.super_block.ttl and not n.flags & FLAG_HAS_TTL and n.data:
             n.flags |= FLAG_HAS_TTL

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from dataplane.volume.engine.errors import CookieMismatch, NeedleNotFound, VolumeReadOnly
+from dataplane.volume.engine.errors import CookieMismatch, InvalidNeedle, NeedleNotFound, VolumeReadOnly
 from dataplane.volume.engine.idx import TOMBSTONE_SIZE, IdxFormat
 from dataplane.volume.engine.needle import Needle, record_length
 from dataplane.volume.engine.types import Ttl
@@ -172,4 +172,22 @@ def test_version_2_volume_is_read_and_written(make_volume: VolumeFactory, clock:
     v = reopen(v, clock)
     with pytest.raises(NeedleNotFound):
         v.read(1, 0x12345678)
+    v.close()
+
+
+def test_append_at_ns_keeps_increasing_across_a_restart(make_volume: VolumeFactory, clock: FakeClock) -> None:
+    v = make_volume()
+    v.write(upload(1, b"before"))
+    before = v.read(1, 0x12345678).append_at_ns
+    v = reopen(v, clock)
+    clock.advance(-3600)  # the clock was set back while the server was down
+    v.write(upload(2, b"after"))
+    assert v.read(2, 0x12345678).append_at_ns == before + 1
+    v.close()
+
+
+def test_key_0_is_refused(make_volume: VolumeFactory) -> None:
+    v = make_volume()
+    with pytest.raises(InvalidNeedle):
+        v.write(upload(0, b"x"))
     v.close()
