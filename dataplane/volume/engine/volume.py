@@ -201,6 +201,7 @@ class Volume:
             self._last_modified = int(os.fstat(self._dat.fd).st_mtime)
             self._open_index()
         except BaseException:
+            self._map.close()
             self._close_files()
             raise
 
