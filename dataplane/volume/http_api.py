@@ -16,18 +16,19 @@ import asyncio
 import gzip
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from dataplane.client.chunk_manifest import ChunkManifest, read_span
-from dataplane.client.errors import InvalidChunkManifest
+from dataplane.client.errors import ChunkUnavailable, InvalidChunkManifest
 from dataplane.client.fetch import delete_fid, fetch_fid
 from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
 from dataplane.volume import http_errors
 from dataplane.volume.config import VolumeServerConfig
 from dataplane.volume.content_types import OCTET_STREAM
-from dataplane.volume.engine.errors import VolumeNotFound
+from dataplane.volume.engine.errors import EngineError, InvalidFileId, NeedleNotFound, VolumeNotFound
 from dataplane.volume.engine.needle import Needle, checksum
 from dataplane.volume.engine.store import Store
 from dataplane.volume.engine.types import FileId, NeedleId, VolumeId
@@ -218,10 +219,17 @@ class VolumeHttpApi:
         return body_reply(request, headers, data, mime)
 
     async def _fetch_chunk(self, fid_text: str) -> bytes:
-        fid = FileId.parse(fid_text)
+        try:
+            fid = FileId.parse(fid_text)
+        except InvalidFileId as err:
+            raise ChunkUnavailable(fid_text, str(err)) from err
         if self._store.has_volume(fid.volume_id):
-            chunk = await asyncio.to_thread(self._store.read_needle, fid.volume_id, fid.key, fid.cookie)
-            return _plain_data(chunk)
+            try:
+                chunk = await asyncio.to_thread(self._store.read_needle, fid.volume_id, fid.key, fid.cookie)
+                return _plain_data(chunk)
+            except (EngineError, OSError, EOFError, zlib.error) as err:
+                # A missing chunk fails the whole file (500), it does not make the file "not found".
+                raise ChunkUnavailable(fid_text, str(err)) from err
         return await fetch_fid(self._http, self._locator, fid_text)
 
     # -- writes --------------------------------------------------------------
@@ -316,33 +324,69 @@ class VolumeHttpApi:
         target = parse_fid_path(request.path)
         if self._jwt_write is not None:
             self._jwt_write.check(request, target.jwt_fid)
-        vid, key, cookie = VolumeId(target.volume_id), NeedleId(target.key), target.cookie
+        query = request.query
+        ts = query.get("ts", "")
+        size = await self._delete_needle(
+            VolumeId(target.volume_id),
+            NeedleId(target.key),
+            target.cookie,
+            path=request.raw_path,
+            jwt=token_of(request),
+            replicate=query.get("type") == "replicate",
+            last_modified=int(ts) if ts.isdigit() else int(time.time()),
+        )
+        return json_response({"size": size}, 202)
+
+    async def _delete_needle(
+        self,
+        vid: VolumeId,
+        key: NeedleId,
+        cookie: int,
+        *,
+        path: str,
+        jwt: str,
+        replicate: bool,
+        last_modified: int,
+    ) -> int:
+        """Delete here and on the other replicas; returns the reply's size (the Size field, or
+        a chunked file's total size)."""
         store = self._store
         needle = store.read_needle(vid, key, cookie)
         size = needle.size
-        query = request.query
-        replicate = query.get("type") == "replicate"
-        jwt = token_of(request)
         if needle.is_chunk_manifest:
             manifest = ChunkManifest.parse(needle.data, needle.is_compressed)
             if not replicate:
                 # Chunks go first: a manifest left pointing at deleted chunks is worse than the reverse.
                 for chunk in manifest.chunks:
-                    await delete_fid(self._http, self._locator, chunk.fid, jwt=jwt)
+                    await self._delete_chunk(chunk.fid, jwt, last_modified)
             size = manifest.size
-        ts = query.get("ts", "")
-        last_modified = int(ts) if ts.isdigit() else int(time.time())
         peers: tuple[Location, ...] = ()
         if not replicate and (copies := self._copy_count(vid)) > 1:
             peers = await self._replicator.peers(vid, copies)
         store.delete_needle(vid, key, cookie, last_modified=last_modified)
         if peers:
             try:
-                await self._replicator.delete(vid, peers, request.raw_path, jwt=jwt)
+                await self._replicator.delete(vid, peers, path, jwt=jwt)
             except ReplicationFailed as err:
                 await self._fence(vid, err)
                 raise
-        return json_response({"size": size}, 202)
+        return size
+
+    async def _delete_chunk(self, fid_text: str, jwt: str, last_modified: int) -> None:
+        try:
+            fid = FileId.parse(fid_text)
+        except InvalidFileId as err:
+            raise ChunkUnavailable(fid_text, str(err)) from err
+        if not self._store.has_volume(fid.volume_id):
+            await delete_fid(self._http, self._locator, fid_text, jwt=jwt)
+            return
+        try:
+            await self._delete_needle(
+                fid.volume_id, fid.key, fid.cookie, path=f"/{fid_text}", jwt=jwt, replicate=False,
+                last_modified=last_modified,
+            )
+        except NeedleNotFound:
+            return  # already gone: the goal of a delete
 
     # -- status --------------------------------------------------------------
 
