@@ -1,7 +1,7 @@
 """Micro-benchmark of kelp_http's server: server CPU µs per request for a trivial handler under wrk.
 
-Starts a child process serving a trivial handler (GET answers 1 KiB, POST reads the body and answers a
-small JSON), drives it with ``wrk`` (16 keep-alive connections, 1 thread), and reports req/s and the
+Starts a child process serving a trivial handler (GET answers --size bytes, POST reads the body and
+answers a small JSON), drives it with ``wrk`` (16 keep-alive connections, 1 thread), and reports req/s and the
 child's CPU time per request read from /proc. Usage:
 
     python -m ops.bench.http_server [--port 25100] [--seconds 5] [--connections 16]
@@ -29,7 +29,7 @@ _START_TIMEOUT_S = 10.0
 _CHILD = """
 import asyncio, sys
 from kelp_http import Response, json_response, run, start_server
-BODY = b"x" * 1024
+BODY = b"x" * int(sys.argv[2])
 async def handler(req):
     if req.method == "POST":
         return json_response({"name": "n", "size": len(req.body), "eTag": "00000000"}, status=201)
@@ -41,7 +41,7 @@ async def main():
 run(main())
 """
 
-_POST_LUA = 'wrk.method = "POST"\nwrk.body = string.rep("x", 1024)\n'
+_POST_LUA = 'wrk.method = "POST"\nwrk.body = string.rep("x", {size})\n'
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -73,13 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=25100)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--size", type=int, default=1024, help="GET reply and POST body size in bytes")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found (apt-get install -y wrk)", file=sys.stderr)
         return 2
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(args.port)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", _CHILD, str(args.port), str(args.size)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     results: dict[str, dict[str, float]] = {}
     try:
@@ -89,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError("server child did not start")
         url = f"http://127.0.0.1:{args.port}/3,01637037d6"
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-            lua.write(_POST_LUA)
+            lua.write(_POST_LUA.format(size=args.size))
         try:
-            for name, script in (("get_1k", None), ("post_1k", lua.name)):
+            for name, script in ((f"get_{args.size}", None), (f"post_{args.size}", lua.name)):
                 before = _cpu_seconds(child.pid)
                 r = _wrk(url, args.seconds, args.connections, script)
                 r["server_cpu_us_per_req"] = (_cpu_seconds(child.pid) - before) / r["requests"] * 1e6
