@@ -7,7 +7,8 @@ so 000 (any server), 001 (two servers of dc1/r1), 010 (dc1/r1 + dc1/r2) and 100 
 are all placeable. Writes are W = N, so a 201 means every replica already holds the bytes: the
 reads right after it are not polled. Sizes: 0 B, 1 B, 1 KiB and 1 MiB for every replication, and
 64 MiB once with 000. Data is random and sent as application/octet-stream, so it is stored as
-sent and its ETag is the CRC32-C of the bytes.
+sent and its ETag is the CRC32-C of the bytes. A server holding no replica proxies the read
+(SeaweedFS's default -readMode=proxy), and a DELETE sent to the last replica removes all copies.
 """
 
 from __future__ import annotations
@@ -38,19 +39,14 @@ def quoted_crc(data: bytes) -> str:
     return f'"{crc32c.crc32c(data):08x}"'
 
 
-def round_trip(cluster: LocalCluster, replication: str, size: int) -> None:
-    what = f"replication {replication}, {size} bytes"
+def round_trip(cluster: LocalCluster, replication: str, size: int, *, via_outsider: bool = False) -> None:
+    """One blob's whole life; with via_outsider the upload goes to a server that holds no replica
+    of the volume, which forwards it to every replica."""
+    what = f"replication {replication}, {size} bytes{', uploaded via a non-replica' if via_outsider else ''}"
     assigned = http_call(cluster.master, "GET", f"/dir/assign?replication={replication}")
     assert assigned.status == 200, (what, assigned.body)
     fid, url = assigned.json()["fid"], assigned.json()["url"]
     assert assigned.json()["count"] == 1
-
-    data = os.urandom(size)
-    body, content_type = multipart_file("blob.bin", data)
-    written = http_call(url, "POST", f"/{fid}", body, {"Content-Type": content_type})
-    assert written.status == 201, (what, written.body)
-    assert written.json().get("size", 0) == size, (what, written.body)  # "size" is left out when 0
-    assert written.header("Etag") == quoted_crc(data), what
 
     vid = fid.split(",")[0]
     located = http_call(cluster.master, "GET", f"/dir/lookup?volumeId={vid}")
@@ -60,6 +56,17 @@ def round_trip(cluster: LocalCluster, replication: str, size: int) -> None:
     assert url in urls, what
     places = topology_places(cluster.master)
     assert_placement_obeys(replication, [places[u] for u in urls])
+    outsider = next((a for a in cluster.volume_addresses if a not in urls), None)
+    if via_outsider:
+        assert outsider is not None, what
+        url = outsider
+
+    data = os.urandom(size)
+    body, content_type = multipart_file("blob.bin", data)
+    written = http_call(url, "POST", f"/{fid}", body, {"Content-Type": content_type})
+    assert written.status == 201, (what, written.body)
+    assert written.json().get("size", 0) == size, (what, written.body)  # "size" is left out when 0
+    assert written.header("Etag") == quoted_crc(data), what
 
     reads: dict[str, HttpReply] = {}
     for replica in urls:
@@ -68,15 +75,19 @@ def round_trip(cluster: LocalCluster, replication: str, size: int) -> None:
         assert read.body == data, f"{what}: {replica} returned different bytes"
         assert read.header("Etag") == quoted_crc(data), (what, replica)
         reads[replica] = read
+    if outsider is not None:  # a server without the volume proxies the read to one that has it
+        read = http_call(outsider, "GET", f"/{fid}")
+        assert (read.status, read.body) == (200, data), f"{what}: proxied through {outsider}: {read.status}"
+        reads[outsider] = read
     first = reads[urls[0]]
     for replica, read in reads.items():
         for name in REPLICA_HEADERS:
             assert read.header(name) == first.header(name), f"{what}: {name} differs on {replica}"
 
-    deleted = http_call(url, "DELETE", f"/{fid}")
+    deleted = http_call(urls[-1], "DELETE", f"/{fid}")  # any replica fans the delete out
     assert deleted.status == 202, (what, deleted.body)
     assert deleted.json()["size"] >= size, what  # the needle's Size field: data plus metadata
-    for replica in urls:
+    for replica in reads:
         gone = http_call(replica, "GET", f"/{fid}")
         assert (gone.status, gone.body) == (404, b""), f"{what}: {replica} still answers {gone.status}"
 
@@ -90,6 +101,7 @@ def cluster(cluster_factory: ClusterFactory) -> LocalCluster:
 def test_round_trip_every_size_on_every_replica(cluster: LocalCluster, replication: str) -> None:
     for size in SMALL_SIZES:
         round_trip(cluster, replication, size)
+    round_trip(cluster, replication, 1024, via_outsider=True)
 
 
 def test_round_trip_64_mib(cluster: LocalCluster) -> None:
