@@ -19,6 +19,7 @@ Must not import grpc or kelp_http, nor pysyncobj directly.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 # clients retry after 1 s (Retry-After), and a retry storm must not burn volume ids and admin
 # calls on a growth that just failed.
 GROWTH_RETRY_SECONDS = 1.0
+
+# Bound on cached candidate lists: one per (layout, preference) seen since the last change;
+# preferences come from clients, so an unbounded cache would be a memory leak.
+MAX_CACHED_PICKS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,12 @@ class Assigner:
         self._limit = volume_size_limit
         self._index_revision = -1
         self._index: dict[tuple[str, int, int, str], list[tuple[int, tuple[Location, ...]]]] = {}
+        # (layout key, preference) -> (state revision, topology revision, candidates, cumulative
+        # weights): assign is the hot path, and candidates change only with state or heartbeats.
+        self._picks: dict[
+            tuple[tuple[str, int, int, str], Preference],
+            tuple[int, int, list[tuple[int, tuple[Location, ...], int]], list[int]],
+        ] = {}
         self._growing: dict[tuple[object, ...], asyncio.Task[list[GrownVolume]]] = {}
         self._failed: dict[tuple[object, ...], tuple[float, str]] = {}  # key -> (loop time, error)
 
@@ -141,10 +152,19 @@ class Assigner:
         return out
 
     def _choose(self, layout: Layout, pref: Preference) -> tuple[int, tuple[Location, ...]] | None:
-        candidates = self._candidates(layout, pref)
+        key = (layout.key(), pref)
+        revisions = (self._log.state.revision, self._topology.revision)
+        cached = self._picks.get(key)
+        if cached is None or cached[:2] != revisions:
+            candidates = self._candidates(layout, pref)
+            cum = list(itertools.accumulate(room for _, _, room in candidates))
+            if len(self._picks) > MAX_CACHED_PICKS:
+                self._picks.clear()
+            cached = self._picks[key] = (*revisions, candidates, cum)
+        candidates, cum = cached[2], cached[3]
         if not candidates:
             return None
-        vid, locs, _ = self._rng.choices(candidates, [room for _, _, room in candidates])[0]
+        vid, locs, _ = self._rng.choices(candidates, cum_weights=cum)[0]
         return vid, locs
 
     # -- assign ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import uuid
@@ -106,6 +107,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RUN_INTERVAL_SECONDS = 1.0  # leader duties cadence: liveness is judged in pulse-sized units
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_layout(collection: str, replication: str, ttl: str, disk: str) -> Layout:
+    """The layout an assign names; cached because every assign parses the same few strings
+    (errors are raised, not cached)."""
+    rp = ReplicaPlacement.parse(replication)
+    if rp.to_byte() > 255:
+        raise InvalidReplication(replication)
+    return Layout(collection, rp, Ttl.parse(ttl), "" if disk in ("", "hdd") else disk)
 
 
 class MasterCore:
@@ -235,11 +246,7 @@ class MasterCore:
 
     def _layout(self, req: AssignRequest) -> tuple[Layout, Preference]:
         text = req.replication or self._config.default_replication
-        rp = ReplicaPlacement.parse(text)
-        if rp.to_byte() > 255:
-            raise InvalidReplication(text)
-        disk = "" if req.disk in ("", "hdd") else req.disk
-        layout = Layout(req.collection, rp, Ttl.parse(req.ttl), disk)
+        layout = parse_layout(req.collection, text, req.ttl, req.disk)
         return layout, Preference(req.data_center, req.rack, req.data_node)
 
     async def assign(self, req: AssignRequest) -> AssignResult:

@@ -32,18 +32,23 @@ class Topology:
         # (node id, vid) -> time growth created it: a heartbeat built before the allocation
         # must not make the new replica look removed.
         self._fresh: dict[tuple[str, int], float] = {}
+        # Bumped on every change, so assign can cache what it derives from sizes.
+        self.revision = 0
 
     def reset(self, since: float) -> None:
         """Start over (this master just became leader at `since`)."""
         self._since = since
         self._nodes.clear()
         self._fresh.clear()
+        self.revision += 1
 
     def observe(self, node_id: str, hb: master_pb2.HeartbeatRequest, now: float) -> None:
         self._nodes[node_id] = NodeReport(now, hb.max_file_key, {v.id: v for v in hb.volumes})
+        self.revision += 1
 
     def forget(self, node_id: str) -> None:
         self._nodes.pop(node_id, None)
+        self.revision += 1
 
     def seen(self, node_id: str) -> bool:
         """Has the node heartbeated since this master became leader?"""
