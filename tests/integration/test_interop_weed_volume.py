@@ -3,10 +3,11 @@
 
 * weed master + weed volume write a set of needles over HTTP (binary, auto-gzipped text, pairs
   sent as `Seaweed-` headers, a 0-byte one, a deleted one, an overwritten one, a raw PUT named
-  after its fid, one in a collection); weed's answers to GET, gzip GET, HEAD, Range and
-  If-None-Match are recorded; weed stops; a kelp master + `kelp volume` on the same directory
-  must answer every one of those requests with the same status, bytes and headers (Date,
-  Server and X-Amz-Request-Id aside: they differ between any two servers).
+  after its fid, one in a collection, one with a TTL) and vacuum the volumes holding garbage.
+  weed's answers to GET, gzip GET, HEAD, Range and conditional GETs are recorded; weed stops; a
+  kelp master + `kelp volume` on the same directory must answer each of those requests with the
+  same status, bytes and headers (Date, Server and X-Amz-Request-Id aside: they differ between
+  any two servers).
 * The reverse: a directory kelp wrote (large disk, its default) is served by `weed volume`.
 * The standard 4-byte-offset build is kelp-only (the PyPI weed is large-disk): a kelp volume with
   `-largeDisk=false` writes 16-byte `.idx` entries and serves the same answers after a restart.
@@ -27,6 +28,8 @@ from .conftest import ClusterFactory
 IGNORED_HEADERS = frozenset({"date", "server", "x-amz-request-id"})
 COLLECTION = "pics"
 FIXED_TS = 1600000000  # Last-Modified of the needles written with ?ts=
+SLOTS = 24  # three layouts (default, collection, TTL) of 7 volumes each
+VACUUM_THRESHOLD = 0.0001  # any garbage at all
 IDX_ENTRY_STANDARD = 16  # key u64, offset u32, size u32
 IDX_ENTRY_LARGE_DISK = 17  # key u64, offset low u32, offset high byte, size u32
 RAW = bytes(range(256))  # binary at the start, text-like at the end
@@ -82,10 +85,16 @@ def write_needles(master: str, volume: str) -> list[Written]:
     body, content_type = multipart_file("second.bin", os.urandom(300), "application/x-second")
     upload(volume, again, body, {"Content-Type": content_type})
 
+    post_file("ttl", "t.bin", os.urandom(300), "application/x-ttl", query="?ttl=5m", assign_query="?ttl=5m")
     raw = assign(master)
     # Fixed bytes: its type is sniffed on every read, and sniffing random bytes gives random types.
     upload(volume, raw, RAW, {"Content-Type": "application/octet-stream"}, method="PUT")
     needles.append(Written("raw", raw))
+
+    # Compact the volumes that hold garbage (the deleted and the overwritten needle), so the
+    # reader also gets rewritten files with a compaction revision of 1.
+    vacuumed = http_call(master, "GET", f"/vol/vacuum?garbageThreshold={VACUUM_THRESHOLD}")
+    assert vacuumed.status == 200, vacuumed.body
     return needles
 
 
@@ -156,6 +165,15 @@ def assert_needles_sane(answers: dict[tuple[str, str], HttpReply]) -> None:
     assert answers[("binary", "If-None-Match")].status == 304
 
 
+def compaction_revisions(directory: Path) -> dict[str, int]:
+    """Superblock bytes 4-5 of every .dat: how often each volume was vacuumed."""
+    revisions = {}
+    for dat in directory.glob("*.dat"):
+        with dat.open("rb") as f:
+            revisions[dat.name] = struct.unpack(">H", f.read(8)[4:6])[0]
+    return revisions
+
+
 def volume_files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.suffix in (".dat", ".idx", ".vif"))
 
@@ -164,14 +182,15 @@ def test_kelp_serves_what_weed_wrote(
     tmp_path: Path, weed_cluster_factory: ClusterFactory, cluster_factory: ClusterFactory
 ) -> None:
     shared = tmp_path / "volumes"
-    weed = weed_cluster_factory(volumes=[VolumeSpec(dir=str(shared))])
+    weed = weed_cluster_factory(volumes=[VolumeSpec(dir=str(shared), max_volumes=SLOTS)])
     needles = write_needles(weed.master, weed.volume_addresses[0])
     before = record(weed.volume_addresses[0], needles)
     weed.stop()
     assert_needles_sane(before)
+    assert any(compaction_revisions(shared).values()), "weed vacuumed nothing"
     assert any(name.startswith(f"{COLLECTION}_") for name in volume_files(shared))
 
-    kelp = cluster_factory(volumes=[VolumeSpec(dir=str(shared))])
+    kelp = cluster_factory(volumes=[VolumeSpec(dir=str(shared), max_volumes=SLOTS)])
     after = record(kelp.volume_addresses[0], needles)
     assert_same_answers(before, after, "kelp serving weed's volumes answered differently")
 
@@ -180,19 +199,21 @@ def test_weed_serves_what_kelp_wrote(
     tmp_path: Path, weed_cluster_factory: ClusterFactory, cluster_factory: ClusterFactory
 ) -> None:
     shared = tmp_path / "volumes"
-    kelp = cluster_factory(volumes=[VolumeSpec(dir=str(shared))])  # large disk is kelp's default
+    # Large disk (5-byte offsets) is kelp's default, as it is the PyPI weed build's.
+    kelp = cluster_factory(volumes=[VolumeSpec(dir=str(shared), max_volumes=SLOTS)])
     needles = write_needles(kelp.master, kelp.volume_addresses[0])
     before = record(kelp.volume_addresses[0], needles)
     kelp.stop()
     assert_needles_sane(before)
+    assert any(compaction_revisions(shared).values()), "kelp vacuumed nothing"
 
-    weed = weed_cluster_factory(volumes=[VolumeSpec(dir=str(shared))])
+    weed = weed_cluster_factory(volumes=[VolumeSpec(dir=str(shared), max_volumes=SLOTS)])
     after = record(weed.volume_addresses[0], needles)
     assert_same_answers(before, after, "weed serving kelp's volumes answered differently")
 
 
 def test_standard_offsets_survive_a_restart(tmp_path: Path, cluster_factory: ClusterFactory) -> None:
-    kelp: LocalCluster = cluster_factory(large_disk=False)
+    kelp: LocalCluster = cluster_factory(volumes=[VolumeSpec(max_volumes=SLOTS)], large_disk=False)
     volume = kelp.volume_nodes[0]
     needles = write_needles(kelp.master, volume.address)
     before = record(volume.address, needles)
