@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
@@ -10,25 +11,39 @@ from ops.localcluster import (
     GRPC_PORT_OFFSET,
     NoFreePort,
     PortAllocator,
+    port_is_free,
     port_range_from_env,
     registered_data_nodes,
 )
 
 
+def free_window(size: int) -> int:
+    """A base port such that base..base+size-1 and their gRPC twins are all free right now
+    (fixed ports would collide with whatever else this machine runs)."""
+    for _ in range(200):
+        base = random.randint(20000, 29999 - size)
+        ports = [p for port in range(base, base + size) for p in (port, port + GRPC_PORT_OFFSET)]
+        if all(port_is_free(p) for p in ports):
+            return base
+    raise AssertionError("no free port window found")
+
+
 def test_ports_are_never_handed_out_twice() -> None:
-    ports = PortAllocator(26900, 26909)
+    base = free_window(10)
+    ports = PortAllocator(base, base + 9)
     taken = [ports.take(grpc_pair=False) for _ in range(10)]
-    assert sorted(taken) == list(range(26900, 26910))
+    assert sorted(taken) == list(range(base, base + 10))
     with pytest.raises(NoFreePort):
         ports.take(grpc_pair=False)
 
 
 def test_a_port_in_use_is_skipped_and_so_is_one_whose_grpc_twin_is() -> None:
+    base = free_window(3)
     with socket.socket() as busy, socket.socket() as busy_twin:
-        busy.bind(("127.0.0.1", 26910))
-        busy_twin.bind(("127.0.0.1", 26911 + GRPC_PORT_OFFSET))
-        ports = PortAllocator(26910, 26912)
-        assert ports.take() == 26912
+        busy.bind(("127.0.0.1", base))
+        busy_twin.bind(("127.0.0.1", base + 1 + GRPC_PORT_OFFSET))
+        ports = PortAllocator(base, base + 2)
+        assert ports.take() == base + 2
         with pytest.raises(NoFreePort):
             ports.take()
 
