@@ -139,15 +139,23 @@ class Heartbeat:
         index = 0
         backoff = FIRST_BACKOFF_SECONDS
         target = self._masters[0]
+        hops = 0  # leader moves without a working stream in between
+        quiet = False  # a failure was already logged at WARNING since the last working stream
         while True:
             self._master = target
+            was_connected = False
             try:
                 await self._session(target)
                 reason = "stream ended"
             except _LeaderMoved as moved:
-                log.info("following leader master=%s leader=%s", target, moved.leader)
-                target, backoff = moved.leader, FIRST_BACKOFF_SECONDS
-                continue
+                was_connected = self._connected
+                hops = 0 if was_connected else hops + 1
+                if hops <= len(self._masters):
+                    # Masters mid-election may point at each other; past a round of hops, back off.
+                    log.info("following leader master=%s leader=%s", target, moved.leader)
+                    target, backoff = moved.leader, FIRST_BACKOFF_SECONDS
+                    continue
+                reason = f"leader moves in a circle, last to {moved.leader}"
             except grpc.aio.AioRpcError as err:
                 reason = f"{err.code().name} {err.details()}"
             except (ConnectionError, OSError, ValueError) as err:
@@ -156,8 +164,15 @@ class Heartbeat:
                 log.exception("heartbeat failed unexpectedly master=%s", target)
                 reason = repr(err)
             finally:
+                was_connected = was_connected or self._connected
                 self._connected = False
-            log.warning("heartbeat lost master=%s reason=%s retry_in=%.1fs", target, reason, backoff)
+            if was_connected:
+                backoff, hops, quiet = FIRST_BACKOFF_SECONDS, 0, False
+            log.log(
+                logging.DEBUG if quiet else logging.WARNING,
+                "heartbeat lost master=%s reason=%s retry_in=%.1fs", target, reason, backoff,
+            )
+            quiet = True
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._max_backoff)
             index = (index + 1) % len(self._masters)
