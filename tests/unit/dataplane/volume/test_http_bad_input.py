@@ -84,3 +84,20 @@ def test_post_that_is_not_multipart(tmp_path: Path) -> None:
             assert (await http("GET", f"/{FID}")).status == 404
 
     run(scenario)
+
+
+def test_a_corrupt_needle_is_an_error_never_bad_data(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with one_server(tmp_path) as (_, http):
+            await http("PUT", f"/{FID}", b"precious bytes" * 4)
+            dat = tmp_path / "v1" / "3.dat"
+            first_data_byte = 8 + 16 + 4  # superblock, needle header, DataSize
+            with dat.open("r+b") as f:
+                f.seek(first_data_byte + 3)
+                f.write(b"X")
+            got = await http("GET", f"/{FID}")
+            assert got.status == 500
+            assert "corrupt" in json.loads(got.body)["error"]
+            assert (await http("PUT", "/3,02637037d6", b"next")).status == 201  # the server lives on
+
+    run(scenario)

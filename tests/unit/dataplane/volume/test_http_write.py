@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from dataplane.volume.engine.types import Ttl
 from tests.unit.dataplane.volume.volume_harness import FID, multipart, one_server, run
 
 
@@ -129,5 +130,17 @@ def test_ts_sets_last_modified_and_delta_suffix_addresses_the_next_key(tmp_path:
             got = await http("GET", "/3,03637037d6")
             assert got.body == b"third key"
             assert got.headers.get("last-modified") == "Sun, 13 Sep 2020 12:26:40 GMT"
+
+    run(scenario)
+
+
+def test_ttl_and_fsync_parameters(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with one_server(tmp_path) as (server, http):
+            reply = await http("PUT", f"/{FID}?ttl=3m&fsync=true", b"short-lived")
+            assert reply.status == 201
+            needle = server.store.read_needle(3, 1, 0x637037D6)
+            assert needle.ttl == Ttl.parse("3m")
+            assert needle.has_ttl
 
     run(scenario)
