@@ -6,14 +6,19 @@ master and a volume server. Each answer must have SeaweedFS 4.48's status and bo
 JSON where SeaweedFS's message is part of its interface, a JSON `{"error": ...}` where only the
 wording differs, an empty body where SeaweedFS sends none. The same table runs against the real
 `weed` binary, so every expectation here is SeaweedFS's actual behaviour, not a reading of it.
-Afterwards both processes are alive, a needle written first still reads back (also after a
-volume server restart), the refused writes left nothing behind, and a normal round trip works.
+Requests that are not valid HTTP (a junk request line, a junk Content-Length, a header that never
+ends, a body cut short) get 400 or a closed connection, never a stored needle or an open
+connection that keeps buffering. Afterwards both processes are alive, a needle written first
+still reads back (also after a volume server restart), the refused writes left nothing behind,
+and a normal round trip works.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,6 +26,9 @@ import pytest
 from ops.localcluster import HttpReply, LocalCluster, VolumeSpec, http_call, multipart_file
 
 FILE_SIZE_LIMIT_MB = 1
+HEADER_FLOOD_BYTES = 8 << 20  # Go refuses headers past 1 MiB; nobody needs 8
+CLOSE_SECONDS = 10.0  # a server refusing a request closes the connection well within this
+RAW_IO_SECONDS = 2.0  # one socket read or write
 LIMIT_BYTES = FILE_SIZE_LIMIT_MB << 20
 KEEPER_BYTES = 40
 JSON_ERROR = "a JSON error"  # {"error": "<any non-empty message>"}, application/json
@@ -205,4 +213,67 @@ def test_bad_input_gets_seaweedfs_answers_and_harms_nothing(cluster: LocalCluste
         assert http_call(volume.address, "GET", f"/{fids.spare}").status == 404, when
         if when == "after the bad input":
             cluster.restart(volume.name)
+    round_trip(cluster)
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    data: bytes  # what came back before the server closed (or before we gave up)
+    closed: bool  # the server ended the connection (EOF or reset) within CLOSE_SECONDS
+
+    @property
+    def status(self) -> int | None:
+        head = self.data.split(b"\r\n", 1)[0].split()
+        return int(head[1]) if len(head) > 1 and head[0].startswith(b"HTTP/") else None
+
+
+def raw_exchange(address: str, data: bytes, *, half_close: bool) -> RawReply:
+    """Send bytes that are not (all) valid HTTP on a fresh connection; read until the server closes."""
+    host, _, port = address.rpartition(":")
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=RAW_IO_SECONDS) as sock:
+        try:
+            sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # cut off while sending: the server has stopped reading; see what it said
+        deadline = time.monotonic() + CLOSE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return RawReply(received, closed=True)
+            if not chunk:
+                return RawReply(received, closed=True)
+            received += chunk
+    return RawReply(received, closed=False)
+
+
+def test_broken_http_is_refused_and_harms_nothing(cluster: LocalCluster) -> None:
+    volume = cluster.volume_nodes[0]
+    assigned = http_call(cluster.master, "GET", "/dir/assign")
+    assert assigned.status == 200, assigned.body
+    fid = assigned.json()["fid"]
+
+    for address in (cluster.master, volume.address):
+        junk = raw_exchange(address, b"GARBAGE\r\n\r\n", half_close=False)
+        assert (junk.status, junk.closed) == (400, True), (address, junk)
+        bad_length = f"POST /{fid} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".encode()
+        reply = raw_exchange(address, bad_length, half_close=False)
+        assert (reply.status, reply.closed) == (400, True), (address, reply)
+        flood = b"GET /status HTTP/1.1\r\nHost: x\r\nX-Flood: " + b"a" * HEADER_FLOOD_BYTES
+        reply = raw_exchange(address, flood, half_close=False)
+        assert reply.closed and reply.status in (None, 400, 431), (
+            f"{address} kept a connection open with an {HEADER_FLOOD_BYTES}-byte header: {reply.data[:100]!r}"
+        )
+
+    head = f"PUT /{fid} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+    cut_short = raw_exchange(volume.address, head.encode() + b"x" * 500, half_close=True)
+    assert cut_short.status is None or cut_short.status >= 400, cut_short
+    assert http_call(volume.address, "GET", f"/{fid}").status == 404, "half a body was stored"
+
+    assert all(node.running() for node in cluster.nodes.values())
     round_trip(cluster)
