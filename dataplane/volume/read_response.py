@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import zlib
 from email.utils import formatdate, mktime_tz, parsedate_tz
 from functools import lru_cache
@@ -37,6 +38,8 @@ PASSTHROUGH = {
     "response-content-type": "Content-Type",
     "response-expires": "Expires",
 }
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"})
 _TSPECIALS = frozenset('()<>@,;:\\"/[]?=')
 _TEXT_ERROR = [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff")]
 
@@ -104,7 +107,11 @@ def pair_headers(pairs: bytes, headers: Headers) -> None:
         return  # unreadable pairs are skipped, as SeaweedFS does
     if isinstance(found, dict):
         for key, value in found.items():
-            set_header(headers, str(key), str(value))
+            name = str(key)
+            # A volume written elsewhere may hold any key: only valid header names that do not
+            # change the reply's framing are sent.
+            if _TOKEN.match(name) and name.lower() not in _FRAMING:
+                set_header(headers, name, str(value))
 
 
 def needle_response(request: Request, needle: Needle, target: FidPath) -> Response:

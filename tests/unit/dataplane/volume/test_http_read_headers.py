@@ -115,3 +115,21 @@ def test_read_deleted_returns_a_deleted_needle(tmp_path: Path) -> None:
             assert again.status == 200 and again.body == b"soon gone"
 
     run(scenario)
+
+
+def test_pairs_cannot_break_the_reply_framing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with one_server(tmp_path) as (_, http):
+            headers = [
+                ("Seaweed-Transfer-Encoding", "chunked"),
+                ("Seaweed-Content-Length", "1"),
+                ("Seaweed-Ok", "1"),
+            ]
+            await http("PUT", f"/{FID}", b"framed", headers)
+            got = await http("GET", f"/{FID}")
+            assert got.body == b"framed"
+            assert got.headers.get("transfer-encoding") is None
+            assert got.headers.get("ok") == "1"
+            assert (await http("GET", f"/{FID}")).status == 200  # the connection is still usable
+
+    run(scenario)
