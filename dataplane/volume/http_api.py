@@ -27,7 +27,7 @@ from dataplane.client.fetch import delete_fid, fetch_fid
 from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
 from dataplane.volume import http_errors
 from dataplane.volume.config import VolumeServerConfig
-from dataplane.volume.content_types import OCTET_STREAM
+from dataplane.volume.content_types import OCTET_STREAM, detect_content_type
 from dataplane.volume.engine.errors import EngineError, InvalidFileId, NeedleNotFound, VolumeNotFound
 from dataplane.volume.engine.needle import Needle, checksum
 from dataplane.volume.engine.store import Store
@@ -214,6 +214,8 @@ class VolumeHttpApi:
                 start, end = ranges[0]
                 span = await read_span(manifest, start, end + 1, self._fetch_chunk)
                 headers.append(("Content-Range", content_range(start, end, total)))
+                if not mime and span:
+                    headers.append(("Content-Type", detect_content_type(span)))
                 return Response(206, headers, span)
         data = await read_span(manifest, 0, total, self._fetch_chunk)
         return body_reply(request, headers, data, mime)

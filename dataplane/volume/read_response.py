@@ -187,7 +187,10 @@ def body_reply(request: Request, headers: Headers, data: bytes, mime: str) -> Re
     if len(ranges) == 1:
         start, end = ranges[0]
         headers.append(("Content-Range", content_range(start, end, total)))
-        return Response(206, headers, data[start : end + 1])
+        part = data[start : end + 1]
+        if not has_header(headers, "Content-Type"):
+            headers.append(("Content-Type", detect_content_type(part)))  # Go sniffs what it sends
+        return Response(206, headers, part)
     body, ctype = build_multipart_byteranges(ranges, data, mime, total)
     set_header(headers, "Content-Type", ctype)
     return Response(206, headers, body)
