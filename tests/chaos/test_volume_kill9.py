@@ -9,6 +9,8 @@ crash during an append leaves it (half a needle record after the last one, and a
 * every write that got 201 reads back byte for byte, with the ETag it was acknowledged with;
 * every `.dat` ends on a whole record (8-byte aligned), i.e. the torn tail was cut away;
 * new writes land and read back, and everything still reads back after one more restart.
+The other torn tail, a `.dat` cut inside the last record its `.idx` names, loses that record
+only: it is not served, the others are, and new writes land on a whole-record boundary.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import crc32c
 
 from ops.localcluster import LocalCluster, Node, http_call
 
@@ -37,6 +41,7 @@ WRITE_TIMEOUT_SECONDS = 20.0  # one upload
 TORN_RECORD_BYTES = 100  # written of a record that announces MAX_NEEDLE_BYTES: not 8-aligned
 TORN_IDX_BYTES = 9  # of a 16- or 17-byte .idx entry
 NEEDLE_ALIGNMENT = 8
+CUT_NEEDLES = 20
 RAW_UPLOAD = {"Content-Type": "application/octet-stream"}  # stored as sent: no multipart, no gzip
 
 
@@ -154,4 +159,39 @@ def test_acknowledged_writes_survive_kill9(cluster_factory: ClusterFactory) -> N
 
     cluster.restart(volume.name)
     assert_reads_back(volume.address, {**burst.acked, **later.acked}, "after a second restart")
+    assert_dat_tails_whole(volume.data_dir)
+
+
+def test_a_dat_cut_inside_its_last_record_is_repaired(cluster_factory: ClusterFactory) -> None:
+    """The other torn tail: .idx names a record that the .dat holds only half of (the .dat write
+    was lost). That needle cannot come back, but it must not come back wrong, and the volume
+    must take new writes at a whole-record boundary."""
+    cluster = cluster_factory()
+    volume = cluster.volume_nodes[0]
+    assigned = http_call(cluster.master, "GET", f"/dir/assign?count={CUT_NEEDLES}")
+    assert assigned.status == 200, assigned.body
+    first = assigned.json()["fid"]
+    fids = [first] + [f"{first}_{n}" for n in range(1, CUT_NEEDLES)]
+    needles = {fid: os.urandom(MAX_NEEDLE_BYTES) for fid in fids}
+    for fid, data in needles.items():
+        assert http_call(volume.address, "POST", f"/{fid}", data, RAW_UPLOAD).status == 201
+    cluster.kill(volume.name)
+
+    last_fid, last_data = list(needles.items())[-1]
+    dat_path = volume.data_dir / f"{first.split(',')[0]}.dat"
+    cut_at = dat_path.read_bytes().index(last_data) + len(last_data) // 2
+    os.truncate(dat_path, cut_at)
+    cluster.restart(volume.name)
+
+    cut = http_call(volume.address, "GET", f"/{last_fid}")
+    assert cut.status in (404, 500), (cut.status, cut.body[:100])
+    survivors = {fid: (data, f'"{crc32c.crc32c(data):08x}"') for fid, data in needles.items()}
+    del survivors[last_fid]
+    assert_reads_back(volume.address, survivors, "after the .dat was cut")
+    # New keys in the same volume (same cookie, keys past the batch), so they land on the repaired tail.
+    later = Burst([(f"{first}_{CUT_NEEDLES + n}", os.urandom(100 + n)) for n in range(CUT_NEEDLES)])
+    writer(volume.address, later)
+    assert len(later.acked) == CUT_NEEDLES and not later.refused, later.refused
+    cluster.restart(volume.name)
+    assert_reads_back(volume.address, {**survivors, **later.acked}, "after writing on the repaired tail")
     assert_dat_tails_whole(volume.data_dir)
