@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from ops.localcluster import LocalCluster, VolumeSpec, http_call, multipart_file
 
@@ -62,8 +63,7 @@ def writables(master: str) -> set[int]:
     return {vid for layout in ours for vid in layout["writables"] or []}
 
 
-def poll(what: str, seconds: float, check: object) -> None:
-    assert callable(check)
+def poll(what: str, seconds: float, check: Callable[[], bool]) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"

@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -41,7 +42,7 @@ class Case:
     method: str
     path: str  # formatted with the names in `Fids.names()`
     status: int
-    body: bytes | str | dict[str, object]  # exact bytes, JSON_ERROR, or the exact JSON object
+    body: bytes | str | Mapping[str, object]  # exact bytes, JSON_ERROR, or the exact JSON object
     headers: dict[str, str] = field(default_factory=dict)
     payload: bytes = b""
     expect_headers: dict[str, str] = field(default_factory=dict)
@@ -88,6 +89,7 @@ VOLUME_CASES = (
     Case("delete, unknown volume", "volume", "DELETE", "/9999,{kc}", 404, {"size": 0}),
     Case("delete, unknown key", "volume", "DELETE", "/{unknown_key_fid}", 404, {"size": 0}),
     Case("delete, malformed fid", "volume", "DELETE", "/{vid},1234", 400, JSON_ERROR),
+    Case("delete, volume id not a number", "volume", "DELETE", "/abc,{kc}", 404, {"size": 0}),
     Case("unsupported method", "volume", "PATCH", "/{fid}", 400, {"error": "unsupported method PATCH"}),
     Case("range past the end", "volume", "GET", "/{fid}", 416, b"invalid range: failed to overlap\n",
          headers={"Range": "bytes=100-200"}, expect_headers={"Content-Range": f"bytes */{KEEPER_BYTES}"}),
