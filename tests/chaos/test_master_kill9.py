@@ -6,11 +6,13 @@ whose replies stand for keys K..K+count-1, and single assigns) over three collec
 them replicated 010; then single assigns keep going while the master gets SIGKILL. After the
 restart the volume servers register again, `/dir/status` shows the same servers holding the
 same volumes, every collection is still there, the volume id counter has not gone back, and
-assigning goes on without repeating any pair handed out before the crash.
+assigning goes on without repeating any pair handed out before the crash. A master killed
+while growing volumes (some replicas allocated, some not) only assigns whole volumes afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -30,7 +32,9 @@ ASSIGNS_BEFORE_KILL = 100  # singles acknowledged during the traffic the kill in
 BATCHES_AFTER = 10
 SINGLES_AFTER = 300
 TRAFFIC_SECONDS = 60.0  # the assign traffic before the kill; normally well under a second
-REREGISTER_SECONDS = 60.0  # volume servers reconnect with a backoff capped at a few seconds
+REREGISTER_SECONDS = 60.0
+GROWTH_KILL_DELAY_SECONDS = 0.015  # on this machine, mid-way through allocating the replicas
+ASSIGNS_AFTER_GROWTH_KILL = 30  # volume servers reconnect with a backoff capped at a few seconds
 
 
 def fid_pairs(fid: str, count: int) -> list[tuple[int, int]]:
@@ -151,3 +155,35 @@ def test_master_restart_keeps_topology_collections_and_sequence(cluster_factory:
     assert grown.status == 200, grown.body
     assert max_volume_id(cluster.master) > max_vid_before  # a new volume id, never a reused one
     assert_no_pair_twice(before + after)
+
+
+def test_master_killed_during_growth_only_assigns_whole_volumes(cluster_factory: ClusterFactory) -> None:
+    """SIGKILL while the first assign grows volumes (some replicas allocated, some not): after
+    the restart every assigned fid is writable, i.e. no half-created volume is handed out."""
+    cluster = cluster_factory(
+        volumes=[VolumeSpec("dc1", "r1", SLOTS_PER_SERVER), VolumeSpec("dc1", "r2", SLOTS_PER_SERVER)]
+    )
+
+    def first_assign() -> None:
+        with contextlib.suppress(OSError):  # the master dies under it
+            http_call(cluster.master, "GET", "/dir/assign?replication=010", timeout=TRAFFIC_SECONDS)
+
+    thread = threading.Thread(target=first_assign)
+    thread.start()
+    time.sleep(GROWTH_KILL_DELAY_SECONDS)  # deliberately a delay: where the kill lands is the variable
+    cluster.kill("master")
+    thread.join(TRAFFIC_SECONDS)
+    cluster.restart("master")
+
+    seen: set[tuple[int, int]] = set()
+    for _ in range(ASSIGNS_AFTER_GROWTH_KILL):
+        reply = http_call(cluster.master, "GET", "/dir/assign?replication=010")
+        assert reply.status in (200, 503), reply.body
+        if reply.status == 503:  # growth in progress: Retry-After says when
+            time.sleep(float(reply.header("Retry-After") or 1))
+            continue
+        fid, url = reply.json()["fid"], reply.json()["url"]
+        seen.update(fid_pairs(fid, 1))
+        written = http_call(url, "POST", f"/{fid}", b"after the crash", {"Content-Type": "text/x-test"})
+        assert written.status == 201, (fid, written.status, written.body)
+    assert seen, "no assign succeeded after the restart"
