@@ -46,6 +46,10 @@ _MAX_QUEUED = 32
 _COALESCE_LIMIT = 16 * 1024
 # How long close() waits for busy connections to finish their current response before aborting them.
 _CLOSE_GRACE_S = 5.0
+# Request line plus headers may not exceed this (Go's net/http default is 1 MiB). httptools
+# buffers an unfinished header internally, so without a cap a peer that never ends its header
+# grows the process without bound.
+MAX_HEADER_BYTES = 1 << 20
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _STATUS_LINES: dict[int, str] = {}
@@ -143,6 +147,8 @@ class _Connection(asyncio.Protocol):
         "_busy",
         "_closed",
         "_continue_pending",
+        "_head_bytes",
+        "_head_done",
         "_headers",
         "_in_message",
         "_loop",
@@ -179,6 +185,8 @@ class _Connection(asyncio.Protocol):
         self._headers = Headers()
         self._body: list[bytes] = []
         self._body_size = 0
+        self._head_bytes = 0  # bytes received since the current head began, until it completes
+        self._head_done = False
 
     # ---- transport callbacks -------------------------------------------------------------------
 
@@ -229,6 +237,13 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as err:
             self._parser_dead = True
             self._queue.append(_Pending(None, False, error_response(400, f"malformed request: {err}")))
+        if not self._head_done and not self._parser_dead:
+            # Counted after feeding: a chunk that completes the head resets the count first.
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEADER_BYTES:
+                self._parser_dead = True
+                message = f"request header over the limit of {MAX_HEADER_BYTES} bytes"
+                self._queue.append(_Pending(None, False, error_response(431, message)))
         if self._parser_dead or len(self._queue) >= _MAX_QUEUED:
             self._pause_reading()
         self._pump()
@@ -256,6 +271,8 @@ class _Connection(asyncio.Protocol):
         self._headers.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
 
     def on_headers_complete(self) -> None:
+        self._head_done = True
+        self._head_bytes = 0
         headers = self._headers
         length = headers.get("content-length")
         limit = self._server.max_body
@@ -277,6 +294,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._head_done = False
         self._continue_pending = False
         parser = self._parser
         method_b = parser.get_method()
@@ -380,8 +398,12 @@ class _Connection(asyncio.Protocol):
             send_body = False
         elif request is not None and request.method == "HEAD":
             send_body = False
-            length = declared if declared is not None and not size else size
-            parts.append(f"Content-Length: {length}\r\n")
+            # As Go's net/http: a HEAD answer with no body and no declared length (a 404, say)
+            # carries no Content-Length at all.
+            if declared is not None and not size:
+                parts.append(f"Content-Length: {declared}\r\n")
+            elif size:
+                parts.append(f"Content-Length: {size}\r\n")
         else:
             parts.append(f"Content-Length: {size}\r\n")
         close = not keep_alive or self._shutting_down or self._server._closing

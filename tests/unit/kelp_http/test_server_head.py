@@ -60,3 +60,23 @@ def test_204_and_304_carry_no_body_or_length() -> None:
         await server.close()
 
     run_scenario(scenario())
+
+
+def test_head_without_body_or_declared_length_sends_no_content_length() -> None:
+    # Go's net/http answers HEAD of a missing needle (404, empty) without Content-Length.
+    async def missing(req: Request) -> Response:
+        return Response(404, [], b"")
+
+    async def scenario() -> None:
+        server, reader, writer = await serving(missing)
+        writer.write(b"HEAD /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = await read_response(reader, head=True)
+        assert resp.status == 404
+        assert "content-length" not in resp.headers
+        writer.write(b"GET /gone HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = await read_response(reader)
+        assert resp.status == 404 and resp.headers["content-length"] == "0"
+        writer.close()
+        await server.close()
+
+    run_scenario(scenario())
