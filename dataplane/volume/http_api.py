@@ -33,7 +33,7 @@ from dataplane.volume.engine.needle import Needle, checksum
 from dataplane.volume.engine.store import Store
 from dataplane.volume.engine.types import FileId, NeedleId, VolumeId
 from dataplane.volume.errors import ReplicationFailed
-from dataplane.volume.fid_path import FidPath, parse_fid_path
+from dataplane.volume.fid_path import FidPath, parse_fid_path, split_fid_path
 from dataplane.volume.jwt_auth import checker_for, token_of
 from dataplane.volume.read_response import (
     Headers,
@@ -323,6 +323,9 @@ class VolumeHttpApi:
     # -- deletes -------------------------------------------------------------
 
     async def _delete(self, request: Request) -> Response:
+        if not split_fid_path(request.path)[0].isdigit():
+            # weed answers a volume id that is no number as an unknown volume, not a bad fid.
+            return json_response({"size": 0}, 404)
         target = parse_fid_path(request.path)
         if self._jwt_write is not None:
             self._jwt_write.check(request, target.jwt_fid)
