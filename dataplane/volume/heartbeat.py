@@ -13,8 +13,8 @@ Server-side adapter: grpc, kelp_pb, the Store's statistics(); no HTTP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from asyncio import FIRST_COMPLETED as FIRST_DONE
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -179,31 +179,39 @@ class Heartbeat:
             target = self._masters[index]
 
     async def _session(self, master: str) -> None:
+        """One stream: send now, then on every pulse or change, until the reader sees it end."""
         address = ServerAddress.parse(master)
         async with grpc.aio.insecure_channel(address.grpc, options=GRPC_CHANNEL_OPTIONS) as channel:
             call = master_pb2_grpc.MasterStub(channel).Heartbeat()
             self._sessions += 1
+            # The reader is a child this method owns (cancelled and awaited in `finally`). Not a
+            # TaskGroup: on Python 3.11 a TaskGroup whose child fails while the parent waits in
+            # __aexit__ leaves the parent's cancel count raised, which would later swallow stop().
+            reader = asyncio.ensure_future(self._read_loop(call, address))
             try:
                 await self._send(call)
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(self._pulse_loop(call))
-                    group.create_task(self._read_loop(call, address))
-            except BaseExceptionGroup as group:
-                raise _first_failure(group) from None
+                while True:
+                    changed = asyncio.ensure_future(self._changed.wait())
+                    try:
+                        await asyncio.wait({reader, changed}, timeout=self._pulse, return_when=FIRST_DONE)
+                    finally:
+                        changed.cancel()
+                    if reader.done():
+                        reader.result()  # raises why the stream ended
+                        raise ConnectionError("heartbeat reader stopped")
+                    await self._send(call)
             finally:
+                reader.cancel()
                 call.cancel()
+                await asyncio.wait({reader})
 
     async def _send(self, call: grpc.aio.StreamStreamCall[Any, Any]) -> None:
         self._changed.clear()
-        stats = await asyncio.to_thread(self._store.statistics)
+        # Inline, not in a worker thread: a cancelled heartbeat must leave no engine call running
+        # behind it when the server then closes the store. Statistics are counters, cheap to read.
+        stats = self._store.statistics()
         await call.write(heartbeat_request(self._node, stats))
         self._sent += 1
-
-    async def _pulse_loop(self, call: grpc.aio.StreamStreamCall[Any, Any]) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self._pulse)
-            await self._send(call)
 
     async def _read_loop(self, call: grpc.aio.StreamStreamCall[Any, Any], address: ServerAddress) -> None:
         while True:
@@ -223,20 +231,6 @@ class Heartbeat:
                 self._connected = True
                 if self._on_leader is not None:
                     self._on_leader(str(address))
-
-
-def _first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The exception that ended a session: a leader move wins over the errors it caused."""
-    moved = group.subgroup(_LeaderMoved)
-    leaves = list(_leaves(moved if moved is not None else group))
-    return leaves[0]
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
 
 
 def _same_server(text: str, address: ServerAddress) -> bool:

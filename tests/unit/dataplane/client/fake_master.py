@@ -8,13 +8,32 @@ Test support only; not a test module.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import grpc.aio
 from kelp_pb import master_pb2, master_pb2_grpc
 
 POLL_DEADLINE_SECONDS = 10.0  # generous: the machine is shared by several test runs
+SCENARIO_TIMEOUT_SECONDS = 60.0  # a whole test scenario
+
+# One event loop for every data-plane scenario in this process. grpc.aio keeps process-wide
+# state bound to the loops it has seen; a grpc object outliving its test (until the garbage
+# collector gets to it) can then report a completion to a closed loop, which has been seen to
+# stall or crash later tests. A single loop that stays open avoids that whole class of failure.
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run one test scenario on the shared loop, bounded in time."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    try:
+        _loop.run_until_complete(asyncio.wait_for(scenario(), SCENARIO_TIMEOUT_SECONDS))
+    finally:
+        gc.collect()  # release grpc objects of this scenario now, not during a later test
 
 
 async def wait_for(condition: Callable[[], bool], what: str = "condition") -> None:

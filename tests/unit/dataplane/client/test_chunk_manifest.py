@@ -3,7 +3,6 @@ and assembling any byte span from the chunks it overlaps, fetching only those.""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 
@@ -11,6 +10,7 @@ import pytest
 
 from dataplane.client.chunk_manifest import ChunkManifest, read_span
 from dataplane.client.errors import InvalidChunkManifest
+from tests.unit.dataplane.client.fake_master import run
 
 DOC = {
     "name": "joined.txt",
@@ -49,4 +49,4 @@ def test_read_span_fetches_only_overlapping_chunks() -> None:
         assert await read_span(m, 3, 7, fetch) == b"lo w"
         assert await read_span(m, 11, 20, fetch) == b""
 
-    asyncio.run(scenario())
+    run(scenario)

@@ -11,7 +11,7 @@ from kelp_pb import master_pb2
 
 from dataplane.client.errors import MasterUnreachable, VolumeNotFound
 from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
-from tests.unit.dataplane.client.fake_master import FakeMaster
+from tests.unit.dataplane.client.fake_master import FakeMaster, run
 
 DEAD_MASTER = "127.0.0.1:1.1"  # nothing listens on port 1
 
@@ -46,7 +46,7 @@ def test_lookup_caches_for_the_ttl() -> None:
             await locator.close()
             await master.stop()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_concurrent_lookups_share_one_rpc() -> None:
@@ -63,7 +63,7 @@ def test_concurrent_lookups_share_one_rpc() -> None:
             await locator.close()
             await master.stop()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_unknown_volume_and_unreachable_masters() -> None:
@@ -87,4 +87,4 @@ def test_unknown_volume_and_unreachable_masters() -> None:
         finally:
             await nobody.close()
 
-    asyncio.run(scenario())
+    run(scenario)

@@ -102,3 +102,15 @@ def test_follows_the_leader_named_in_the_reply(tmp_path: Path) -> None:
                 assert server.heartbeat.statistics().master == leader.address
 
     run(scenario)
+
+
+def test_moves_on_to_the_next_master_when_one_is_down(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_master() as live:
+            dead = "127.0.0.1:1.1"  # nothing listens on port 1
+            async with volume_server(tmp_path, live, masters=(dead, live.address)) as server:
+                await allocate(server, 3)
+                await known_to(live, server, 3)
+                assert server.heartbeat.statistics().sessions >= 2  # the dead one was tried first
+
+    run(scenario)

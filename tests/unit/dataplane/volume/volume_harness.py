@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,20 +18,12 @@ from dataplane.volume.engine.types import ReplicaPlacement, Ttl, VolumeId
 from dataplane.volume.server import RunningVolumeServer, serve
 from kelp_http import ClientResponse, HttpClient
 from tests.unit.dataplane.client.fake_master import FakeMaster, wait_for
+from tests.unit.dataplane.client.fake_master import run as run  # re-exported for the test modules
 
 FID = "3,01637037d6"  # volume 3, key 0x01, cookie 0x637037d6
 FID_KEY = 0x01
 FID_COOKIE = 0x637037D6
 REQUEST_TIMEOUT_SECONDS = 20.0  # one request to an in-process server; generous on a shared machine
-SCENARIO_TIMEOUT_SECONDS = 60.0  # a whole test scenario
-
-
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(_bounded(scenario))
-
-
-async def _bounded(scenario: Callable[[], Awaitable[None]]) -> None:
-    await asyncio.wait_for(scenario(), SCENARIO_TIMEOUT_SECONDS)
 
 
 @asynccontextmanager
