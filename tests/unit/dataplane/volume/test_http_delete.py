@@ -28,7 +28,7 @@ def test_delete_answers_the_size_field(tmp_path: Path) -> None:
 def test_delete_of_an_unknown_volume_or_key_is_404(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with one_server(tmp_path) as (_, http):
-            for path in ("/9,01637037d6", f"/{FID}"):
+            for path in ("/9,01637037d6", f"/{FID}", "/abc,01637037d6"):  # weed: a non-numeric vid is unknown
                 reply = await http("DELETE", path)
                 assert reply.status == 404 and json.loads(reply.body) == {"size": 0}, path
 
