@@ -1,15 +1,19 @@
 """kelp against SeaweedFS on this machine, same client, same run: a ratio table.
 
 Starts a SeaweedFS cluster (`weed master` + `weed volume`, the venv's `weed`, flags as in
-/work/shared/bench/cluster_seaweedfs.sh) and a kelp cluster (`kelp server -dir=...`) with
-ops.localcluster on free ports of one range, then alternates the workloads between them:
+/work/shared/bench/cluster_seaweedfs.sh) and a kelp cluster with ops.localcluster on free ports of
+one range: `kelp master` + `kelp volume` as two processes (`--kelp-mode separate`, the default, like
+for like with weed) or one `kelp server -dir=...` (`--kelp-mode server`). Then it alternates the
+workloads between them, run by run:
   * `kelp benchmark` 1 KiB (write, then read) and 64 KiB (write, then read), c=16;
   * optionally the reference wrk client /work/shared/bench/w1_blob_http.py (1 KiB PUT/GET on the
-    volume server with pre-assigned ids), which needs `wrk` (`--install-wrk` apt-installs it).
-Server CPU per request comes from /proc/PID/stat of the cluster's processes. Prints one table
-(SeaweedFS, kelp, kelp/SeaweedFS) and `RESULT_JSON {...}` last.
+    volume server with pre-assigned ids; `--w1-large-n` adds its 64 KiB form with no assign phase),
+    which needs `wrk` (`--install-wrk` apt-installs it).
+Server CPU per request comes from /proc/PID/stat of the cluster's processes (also split per
+process for `kelp benchmark`). Prints one table (median [min-max] per system, kelp/SeaweedFS of
+the medians) and `RESULT_JSON {...}` last.
 
-    python -m ops.bench.compare --n 100000 --runs 3 [--port-range 25000-25999] [--w1]
+    python -m ops.bench.compare --n 30000 --runs 3 [--port-range 25000-25999] [--w1] [--w1-large-n 10000]
 
 Imports ops.localcluster and the standard library only; every cluster is stopped by pid on exit.
 """
@@ -77,6 +81,9 @@ class System:
     def pids(self) -> list[int]:
         return [n.pid for n in self.cluster.nodes.values() if n.pid is not None]
 
+    def cpu_by_node(self) -> dict[str, float]:
+        return {n.name: _cpu_seconds([n.pid]) for n in self.cluster.nodes.values() if n.pid is not None}
+
     def benchmark(self, workdir: Path, tag: str, n: int, size: int, conc: int, batch: int) -> dict[str, Any]:
         """`kelp benchmark` write phase then read phase, each with server CPU accounted."""
         listing = workdir / f"{self.name}-{tag}.fids"
@@ -96,14 +103,22 @@ class System:
         ]
         out: dict[str, Any] = {}
         for phase, flags in (("write", ["-read=false"]), ("read", ["-write=false"])):
-            before = _cpu_seconds(self.pids)
+            before = self.cpu_by_node()
+            load_before = _loadavg()
             result = _run(common + flags)[phase]
-            used = _cpu_seconds(self.pids) - before
-            result["server_cpu_us_per_req"] = round(used / max(1, result["completed"]) * 1e6, 1)
+            after = self.cpu_by_node()
+            done = max(1, result["completed"])
+            used = sum(after.values()) - sum(before.values())
+            result["server_cpu_us_per_req"] = round(used / done * 1e6, 1)
+            # Which process pays: the master (assign, lookup) or the volume server (the bytes).
+            result["server_cpu_us_per_req_by_node"] = {
+                name: round((after[name] - before.get(name, 0.0)) / done * 1e6, 1) for name in after
+            }
+            result["loadavg_before"] = load_before
             out[phase] = result
         return out
 
-    def w1(self, workdir: Path, n: int, size: int, conc: int) -> dict[str, Any]:
+    def w1(self, workdir: Path, n: int, size: int, conc: int, assign_n: int | None = None) -> dict[str, Any]:
         script = REFERENCE_BENCH / "w1_blob_http.py"
         argv = [
             sys.executable,
@@ -115,7 +130,7 @@ class System:
             "--runs=1",
             f"--server-pids={','.join(map(str, self.pids))}",
             f"--workdir={workdir}",
-            f"--assign-n={min(n, 20000)}",
+            f"--assign-n={min(n, 20000) if assign_n is None else assign_n}",
         ]
         return _run(argv)
 
@@ -134,9 +149,10 @@ def _systems(args: argparse.Namespace, workdir: Path) -> Iterator[list[System]]:
         if not args.skip_kelp:
             kelp = LocalCluster(
                 [VolumeSpec(max_volumes=VOLUME_MAX)],
-                all_in_one=True,
+                all_in_one=args.kelp_mode == "server",
                 workdir=workdir / "kelp",
                 port_range=port_range,
+                volume_flags=[f"-{'volume.' if args.kelp_mode == 'server' else ''}index={args.kelp_index}"],
             )
             try:
                 started.append(System("kelp", kelp.start()))
@@ -152,6 +168,11 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 # (label, path into a kelp benchmark phase result, True if higher is better)
 _BENCH_ROWS = (
     ("req/s", ("req_per_s",), True),
@@ -163,6 +184,7 @@ _BENCH_ROWS = (
 )
 _W1_ROWS = (
     ("req/s", ("req_per_s", "median"), True),
+    ("MB/s", ("MB_per_s", "median"), True),
     ("p50 ms", ("p50_ms", "median"), False),
     ("p99 ms", ("p99_ms", "median"), False),
     ("server CPU µs/req", ("server_cpu_us_per_req", "median"), False),
@@ -177,27 +199,40 @@ def _dig(obj: Any, path: Sequence[str]) -> float | None:
     return float(obj) if isinstance(obj, int | float) else None
 
 
+def _cell(values: list[float]) -> str:
+    """median [min-max] of one system's runs."""
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
+
+
 def _table(results: dict[str, dict[str, list[dict[str, Any]]]], names: list[str]) -> list[str]:
-    lines = [f"{'workload':<28} {'metric':<18} " + " ".join(f"{n:>12}" for n in names) + "  kelp/SeaweedFS"]
+    width = 26
+    lines = [
+        f"{'workload':<28} {'metric':<18} " + " ".join(f"{n:>{width}}" for n in names) + "  kelp/SeaweedFS"
+    ]
     for workload, per_system in results.items():
         rows = _W1_ROWS if workload.startswith("w1") else _BENCH_ROWS
         for label, path, higher_better in rows:
-            values = [
-                _median([v for r in per_system.get(n, []) if (v := _dig(r, path)) is not None]) for n in names
-            ]
+            runs = [[v for r in per_system.get(n, []) if (v := _dig(r, path)) is not None] for n in names]
+            if not any(runs):
+                continue
+            values = [_median(v) for v in runs]
             ratio = ""
             if "kelp" in names and "seaweedfs" in names:
                 k, w = values[names.index("kelp")], values[names.index("seaweedfs")]
                 if w and w == w and k == k:
                     ratio = f"{k / w:.2f}x" + ("" if label == "failed" else (" ↑" if higher_better else " ↓"))
-            cells = " ".join(f"{v:>12.1f}" for v in values)
+            cells = " ".join(f"{_cell(v):>{width}}" for v in runs)
             lines.append(f"{workload:<28} {label:<18} {cells}  {ratio}")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=100_000, help="1 KiB files per run")
+    ap.add_argument("--n", type=int, default=100_000, help="1 KiB files per run (0 skips)")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--large-n", type=int, default=4000, help="64 KiB files per run (0 skips)")
     ap.add_argument("--large-size", type=int, default=65536)
@@ -205,6 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--assign-batch", type=int, default=1, help="kelp benchmark -assignBatch")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--w1", action="store_true", help="also run the reference wrk client w1_blob_http.py")
+    ap.add_argument("--w1-n", type=int, default=0, help="w1 1 KiB blobs per run (default: --n)")
+    ap.add_argument(
+        "--w1-large-n", type=int, default=0, help="w1 64 KiB blobs per run, no assign phase (0 skips)"
+    )
+    ap.add_argument(
+        "--kelp-mode",
+        choices=("separate", "server"),
+        default="separate",
+        help="kelp master + kelp volume processes, or one kelp server",
+    )
+    ap.add_argument("--kelp-index", default="memory", help="kelp volume -index")
     ap.add_argument("--install-wrk", action="store_true", help="apt-get install -y wrk if it is missing")
     ap.add_argument("--port-range", default=os.environ.get("KELP_PORT_RANGE", "25000-25999"))
     ap.add_argument("--workdir", default="", help="cluster and fid-list directory (default: a new temp dir)")
@@ -212,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-weed", action="store_true")
     ap.add_argument("--out", default="", help="also write the result JSON here")
     args = ap.parse_args(argv)
-    if args.w1 and shutil.which("wrk") is None:
+    if (args.w1 or args.w1_large_n) and shutil.which("wrk") is None:
         if not args.install_wrk:
             print("--w1 needs wrk: install it or pass --install-wrk", file=sys.stderr)
             return 2
@@ -221,12 +267,14 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir or tempfile.mkdtemp(prefix="kelp-compare-", dir=os.environ.get("KELP_TMPDIR"))
     )
     workdir.mkdir(parents=True, exist_ok=True)
-    workloads: list[tuple[str, Any]] = [
-        (
-            f"benchmark {args.size}B c={args.c}",
-            lambda s, r: s.benchmark(workdir, f"s{r}", args.n, args.size, args.c, args.assign_batch),
-        ),
-    ]
+    workloads: list[tuple[str, Any]] = []
+    if args.n:
+        workloads.append(
+            (
+                f"benchmark {args.size}B c={args.c}",
+                lambda s, r: s.benchmark(workdir, f"s{r}", args.n, args.size, args.c, args.assign_batch),
+            )
+        )
     if args.large_n:
         workloads.append(
             (
@@ -240,7 +288,16 @@ def main(argv: list[str] | None = None) -> int:
         workloads.append(
             (
                 f"w1 PUT {args.size}B (wrk)",
-                lambda s, r: s.w1(workdir / f"w1-{s.name}-{r}", args.n, args.size, args.c),
+                lambda s, r: s.w1(workdir / f"w1-{s.name}-{r}", args.w1_n or args.n, args.size, args.c),
+            )
+        )
+    if args.w1_large_n:
+        workloads.append(
+            (
+                f"w1 PUT {args.large_size}B (wrk)",
+                lambda s, r: s.w1(
+                    workdir / f"w1l-{s.name}-{r}", args.w1_large_n, args.large_size, args.c, assign_n=0
+                ),
             )
         )
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -253,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
                     outcome = run(system, r)
                     if title.startswith("w1"):
                         names_by_phase = {
-                            "assign": "w1 /dir/assign (wrk)",
+                            "assign": "w1 /dir/assign (wrk)" if "assign" in outcome else "",
                             "put": title,
                             "get": title.replace("PUT", "GET"),
                         }
                         for phase, name in names_by_phase.items():
+                            if not name:
+                                continue
                             per_system = results.setdefault(name, {}).setdefault(system.name, [])
                             per_system.append(outcome.get(phase, {}))
                     else:
@@ -266,7 +325,13 @@ def main(argv: list[str] | None = None) -> int:
                                 outcome[phase]
                             )
     print("\n".join(_table(results, names)))
-    payload = {"systems": names, "results": results}
+    payload = {
+        "systems": names,
+        "kelp_mode": args.kelp_mode,
+        "kelp_index": args.kelp_index,
+        "argv": sys.argv[1:] if argv is None else list(argv),
+        "results": results,
+    }
     if args.out:
         Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
     print("RESULT_JSON " + json.dumps(payload))
