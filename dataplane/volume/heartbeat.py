@@ -56,8 +56,7 @@ def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.
         data_center=node.data_center or DEFAULT_DATA_CENTER,
         rack=node.rack or DEFAULT_RACK,
         max_volume_count=stats.max_volume_count,
-        # Not in every engine version's statistics: 0 tells the master nothing, which is safe.
-        max_file_key=getattr(stats, "max_file_key", 0),
+        max_file_key=stats.max_file_key,
         volumes=[
             master_pb2.VolumeReport(
                 id=v.id,

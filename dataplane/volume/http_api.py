@@ -429,7 +429,7 @@ def volume_info_json(v: Any) -> dict[str, Any]:
         "ReplicaPlacement": placement,
         "Ttl": {"Count": v.ttl.count, "Unit": v.ttl.unit},
         # The volume server reports content bytes: the .dat without its 8-byte superblock.
-        "Size": max(0, v.size - 8),
+        "Size": v.content_size,
         "DeletedByteCount": v.deleted_byte_count,
         "ModifiedAtSecond": v.modified_at_second,
         "Id": v.id,

@@ -158,12 +158,28 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
         _locator=locator,
         _client=client,
     )
-    running._background = asyncio.create_task(_supervise(heartbeat), name=f"volume-server-{url}")
+    running._background = asyncio.create_task(_supervise(heartbeat, store), name=f"volume-server-{url}")
     log.info("volume server listening url=%s grpc_port=%d dirs=%s", url, grpc_port, ",".join(config.dirs))
     return running
 
 
-async def _supervise(heartbeat: Heartbeat) -> None:
+async def _supervise(heartbeat: Heartbeat, store: Store) -> None:
     """Owner of the server's background loops; cancelled by stop()."""
     async with asyncio.TaskGroup() as group:
         group.create_task(heartbeat.run(), name="heartbeat")
+        group.create_task(_expire_volumes(store, heartbeat), name="ttl-expiry")
+
+
+# How often TTL volumes are checked for expiry. TTLs are at least a minute and removal waits
+# a grace period beyond the TTL, so a minute's delay in noticing costs nothing.
+TTL_CHECK_SECONDS = 60.0
+
+
+async def _expire_volumes(store: Store, heartbeat: Heartbeat) -> None:
+    """Delete TTL volumes whose whole lifetime has passed, and tell the master promptly."""
+    while True:
+        await asyncio.sleep(TTL_CHECK_SECONDS)
+        removed = await asyncio.to_thread(store.remove_expired_volumes)
+        if removed:
+            log.info("expired ttl volumes removed vids=%s", ",".join(map(str, removed)))
+            heartbeat.notify_nowait()

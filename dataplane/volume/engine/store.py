@@ -62,6 +62,7 @@ class StoreStatistics:
     volumes: tuple[VolumeStatistics, ...]
     max_volume_count: int
     disks: tuple[DiskStatus, ...]
+    max_file_key: int = 0  # highest needle key in any volume
 
 
 @dataclass(slots=True)
@@ -243,7 +244,8 @@ class Store:
             total = st.f_blocks * st.f_frsize
             free = st.f_bavail * st.f_frsize
             disks.append(DiskStatus(loc.directory, total, total - free, free))  # used as weed reports it
-        return StoreStatistics(volumes, self.max_volume_count, tuple(disks))
+        max_key = max((v.max_file_key for v in volumes), default=0)
+        return StoreStatistics(volumes, self.max_volume_count, tuple(disks), max_key)
 
     def close(self) -> None:
         with self._lock:

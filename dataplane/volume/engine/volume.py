@@ -86,6 +86,7 @@ class VolumeStatistics:
     modified_at_second: int  # newest needle last-modified (or .dat mtime at load), as weed
     disk_type: str = ""  # "" is hdd
     content_size: int = 0  # Size fields of every put summed: what weed's /status calls "Size"
+    max_file_key: int = 0  # highest needle key ever stored (the master never issues at or below it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +305,8 @@ class Volume:
             ttl=self.super_block.ttl, version=self.super_block.version, read_only=self.info.read_only,
             size=self._dat_end, file_count=m.file_count, delete_count=m.delete_count,
             deleted_byte_count=m.deleted_byte_count, compact_revision=self.super_block.compaction_revision,
-            modified_at_second=self._last_modified, disk_type=self.disk_type, content_size=m.file_byte_count)
+            modified_at_second=self._last_modified, disk_type=self.disk_type, content_size=m.file_byte_count,
+            max_file_key=m.max_key)
 
     def garbage_ratio(self) -> float:
         """Deleted bytes over all bytes ever put, as SeaweedFS computes its garbage level."""

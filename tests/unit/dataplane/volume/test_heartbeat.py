@@ -54,6 +54,7 @@ def test_defaults_for_topology_names() -> None:
     class Stats:
         volumes = ()
         max_volume_count = 8
+        max_file_key = 0
 
     hb = heartbeat_request(node, Stats())  # type: ignore[arg-type]  # duck-typed statistics
     assert isinstance(hb, master_pb2.HeartbeatRequest)

@@ -139,3 +139,22 @@ def test_bad_arguments() -> None:
         Store(["/tmp/kelp-A1/x"], [1, 2])
     with pytest.raises(ValueError):
         Store(["/tmp/kelp-A1/x"], [1], index="rocksdb")
+
+
+def test_statistics_report_the_highest_key_ever_stored(tmp_path: Path, clock: FakeClock) -> None:
+    # The master never issues a key at or below this, so a directory written elsewhere (or a
+    # master that lost its state) cannot make new uploads collide with stored needles.
+    store = make_store([tmp_path], [4], clock)
+    store.allocate_volume(VolumeId(1), "", RP, Ttl())
+    store.allocate_volume(VolumeId(2), "", RP, Ttl())
+    store.write_needle(VolumeId(1), upload(0x50, b"a"))
+    store.write_needle(VolumeId(2), upload(0x900, b"b"))
+    store.delete_needle(VolumeId(2), NeedleId(0x900), COOKIE)
+    stats = store.statistics()
+    assert stats.max_file_key == 0x900
+    assert {v.id: v.max_file_key for v in stats.volumes} == {1: 0x50, 2: 0x900}
+    store.close()
+    reopened = make_store([tmp_path], [4], clock)
+    reopened.load()
+    assert reopened.statistics().max_file_key == 0x900
+    reopened.close()
