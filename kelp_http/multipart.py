@@ -128,9 +128,12 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
         if eol < 0 or body[pos:eol].strip(b" \t\r"):
             raise MultipartError("malformed boundary line")
         start = eol + 1
-        head_end = body.find(b"\r\n\r\n", start)
+        head_end = body.find(b"\r\n\r\n", start, start + _MAX_PART_HEADER_BYTES + 4)
         head_len = 4
-        lf_end = body.find(b"\n\n", start)
+        # Bounded: a bare-LF head ends within the header limit, and an unbounded search would
+        # scan every byte of a large part on each upload.
+        limit = (head_end if head_end >= 0 else start + _MAX_PART_HEADER_BYTES) + 2
+        lf_end = body.find(b"\n\n", start, limit)
         if lf_end >= 0 and (head_end < 0 or lf_end < head_end):
             head_end, head_len = lf_end, 2
         if body.startswith(b"\r\n", start) or body.startswith(b"\n", start):

@@ -69,6 +69,7 @@ def test_content_md5_mismatch(tmp_path: Path) -> None:
             assert json.loads(reply.body) == {"error": message}
             ok = await http("PUT", f"/{FID}", data, [("Content-MD5", right)])
             assert ok.status == 201 and json.loads(ok.body)["contentMd5"] == right
+            assert ok.headers.get("content-md5") == right
 
     run(scenario)
 
