@@ -14,6 +14,7 @@ Must not import pysyncobj, grpc or kelp_http.
 from __future__ import annotations
 
 from collections.abc import Set
+from typing import Any
 
 from kelp_pb import events_pb2, master_pb2
 
@@ -33,7 +34,13 @@ def node_joined(hb: master_pb2.HeartbeatRequest, time_ns: int) -> events_pb2.Nod
         rack=hb.rack or DEFAULT_RACK,
         max_volume_count=hb.max_volume_count,
         time_ns=time_ns,
+        disk_type="" if hb.disk_type == "hdd" else hb.disk_type,
     )
+
+
+def _identity(n: Any) -> tuple[object, ...]:
+    """What a NodeJoined says about a node (state nodes carry the same attributes)."""
+    return (n.public_url, n.grpc_port, n.data_center, n.rack, n.max_volume_count, n.disk_type)
 
 
 def reconcile(
@@ -53,8 +60,7 @@ def reconcile(
     if (
         node is None
         or not node.alive
-        or (node.public_url, node.grpc_port, node.data_center, node.rack, node.max_volume_count)
-        != (joined.public_url, joined.grpc_port, joined.data_center, joined.rack, joined.max_volume_count)
+        or _identity(node) != _identity(joined)
     ):
         out.append(events_pb2.Event(node_joined=joined))
     # A node that was dead lost its replicas in the state; its whole inventory is new again.

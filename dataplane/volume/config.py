@@ -26,6 +26,7 @@ class VolumeServerConfig:
     pulse_seconds: float = 5.0  # heartbeat interval (the master's answer overrides)
     jwt_signing_key: str = ""  # security.toml [jwt.signing] key
     jwt_read_key: str = ""  # security.toml [jwt.signing.read] key
+    disk_type: str = ""  # -disk: "" or hdd, ssd, or any tag; assigns with disk= pick servers by it
     fsync: bool = False  # fsync every write (per-request ?fsync=true also works)
     replication_timeout_seconds: float = 30.0  # per replica request in a W=N fan-out
     heartbeat_max_backoff_seconds: float = 5.0  # cap on the retry delay when no master answers

@@ -44,6 +44,7 @@ class NodeIdentity:
     grpc_port: int
     data_center: str = ""
     rack: str = ""
+    disk_type: str = ""  # "" is hdd
 
 
 def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.HeartbeatRequest:
@@ -57,6 +58,7 @@ def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.
         rack=node.rack or DEFAULT_RACK,
         max_volume_count=stats.max_volume_count,
         max_file_key=stats.max_file_key,
+        disk_type=node.disk_type,
         volumes=[
             master_pb2.VolumeReport(
                 id=v.id,

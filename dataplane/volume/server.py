@@ -83,7 +83,13 @@ class RunningVolumeServer:
 
 
 async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
-    store = Store(config.dirs, config.max_volumes, large_disk=config.large_disk, index=config.index)
+    store = Store(
+        config.dirs,
+        config.max_volumes,
+        large_disk=config.large_disk,
+        index=config.index,
+        disk_type="" if config.disk_type == "hdd" else config.disk_type,
+    )
     await asyncio.to_thread(store.load)
     locator = VolumeLocator(config.masters, ttl_seconds=config.lookup_ttl_seconds)
     client = HttpClient()
@@ -137,7 +143,9 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
     url = f"{config.ip}:{http.port}"
     public_url = config.public_url or url
     replicator.self_urls = frozenset({url, public_url})
-    node = NodeIdentity(config.ip, http.port, public_url, grpc_port, config.data_center, config.rack)
+    node = NodeIdentity(
+        config.ip, http.port, public_url, grpc_port, config.data_center, config.rack, store.disk_type
+    )
     heartbeat = Heartbeat(
         store,
         node,

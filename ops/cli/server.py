@@ -64,6 +64,7 @@ def flag_set() -> FlagSet:
     fs.boolean("volume.largeDisk", _VOLUME.large_disk,
                "5-byte .idx offsets like the PyPI weed build; false = standard 4-byte (kelp)")
     fs.boolean("volume.fsync", _VOLUME.fsync, "fsync every write before answering (kelp)")
+    fs.string("volume.disk", _VOLUME.disk_type, "disk type of the volumes: hdd (default), ssd, or a tag")
 
     fs.boolean("filer", False, "accepted for weed compatibility; kelp has no filer yet, so it is ignored")
     fs.port("filer.port", 8888, "accepted for weed compatibility; ignored until the filer exists")
@@ -108,6 +109,7 @@ def configs(flags: Flags) -> tuple[MasterConfig, VolumeServerConfig]:
         read_mode=flags.text("volume.readMode"),
         pulse_seconds=flags.number("pulseSeconds"),
         fsync=flags.boolean("volume.fsync"),
+        disk_type=flags.text("volume.disk"),
     ), settings)
     return master, volume
 

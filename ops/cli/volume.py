@@ -58,6 +58,7 @@ def flag_set() -> FlagSet:
     fs.number("pulseSeconds", _DEFAULTS.pulse_seconds, "heartbeat interval to the master", check=positive)
     fs.boolean("largeDisk", _DEFAULTS.large_disk,
                "5-byte .idx offsets like the PyPI weed build; false = standard 4-byte (kelp)")
+    fs.string("disk", _DEFAULTS.disk_type, "disk type of this server's volumes: hdd (default), ssd, or a tag")
     fs.boolean("fsync", _DEFAULTS.fsync, "fsync every write before answering (kelp)")
     runner.add_process_flags(fs)
     return fs
@@ -98,6 +99,7 @@ def main(argv: list[str]) -> int:
         read_mode=flags.text("readMode"),
         pulse_seconds=flags.number("pulseSeconds"),
         fsync=flags.boolean("fsync"),
+        disk_type=flags.text("disk"),
     ), settings)
     runner.make_dirs_or_exit("volume", *config.dirs)
 

@@ -37,7 +37,7 @@ class VolumeReport(_message.Message):
     def __init__(self, id: _Optional[int] = ..., collection: _Optional[str] = ..., replica_placement: _Optional[int] = ..., ttl: _Optional[int] = ..., version: _Optional[int] = ..., read_only: _Optional[bool] = ..., size: _Optional[int] = ..., file_count: _Optional[int] = ..., delete_count: _Optional[int] = ..., deleted_byte_count: _Optional[int] = ..., compact_revision: _Optional[int] = ..., modified_at_second: _Optional[int] = ..., disk_type: _Optional[str] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("ip", "port", "public_url", "grpc_port", "data_center", "rack", "max_volume_count", "max_file_key", "volumes")
+    __slots__ = ("ip", "port", "public_url", "grpc_port", "data_center", "rack", "max_volume_count", "max_file_key", "volumes", "disk_type")
     IP_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_URL_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class HeartbeatRequest(_message.Message):
     MAX_VOLUME_COUNT_FIELD_NUMBER: _ClassVar[int]
     MAX_FILE_KEY_FIELD_NUMBER: _ClassVar[int]
     VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    DISK_TYPE_FIELD_NUMBER: _ClassVar[int]
     ip: str
     port: int
     public_url: str
@@ -56,7 +57,8 @@ class HeartbeatRequest(_message.Message):
     max_volume_count: int
     max_file_key: int
     volumes: _containers.RepeatedCompositeFieldContainer[VolumeReport]
-    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., public_url: _Optional[str] = ..., grpc_port: _Optional[int] = ..., data_center: _Optional[str] = ..., rack: _Optional[str] = ..., max_volume_count: _Optional[int] = ..., max_file_key: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[VolumeReport, _Mapping]]] = ...) -> None: ...
+    disk_type: str
+    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., public_url: _Optional[str] = ..., grpc_port: _Optional[int] = ..., data_center: _Optional[str] = ..., rack: _Optional[str] = ..., max_volume_count: _Optional[int] = ..., max_file_key: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[VolumeReport, _Mapping]]] = ..., disk_type: _Optional[str] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("volume_size_limit", "leader", "pulse_seconds")

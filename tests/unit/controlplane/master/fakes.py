@@ -33,6 +33,7 @@ class FakeServer:
     volumes: dict[int, master_pb2.VolumeReport] = field(default_factory=dict)
     fail_allocate: bool = False
     garbage: float = 0.0
+    disk_type: str = ""
 
     @property
     def node_id(self) -> str:
@@ -49,6 +50,7 @@ class FakeServer:
             max_volume_count=self.max_volume_count,
             max_file_key=max_file_key,
             volumes=list(self.volumes.values()),
+            disk_type=self.disk_type,
         )
 
 

@@ -258,3 +258,21 @@ def test_reserved_ids_and_keys_are_on_the_log() -> None:
         await core.stop()
 
     asyncio.run(scenario())
+
+
+def test_disk_type_assigns_grow_only_on_servers_of_that_type() -> None:
+    async def scenario() -> None:
+        servers = four_servers()
+        servers[2].disk_type = "ssd"
+        core, admin, event_log, _ = make_core(servers)
+        await core.start()
+        await heartbeat_all(core, admin)
+        assert event_log.state.nodes[servers[2].node_id].disk_type == "ssd"
+        ssd = await core.assign(AssignRequest(disk="ssd"))
+        assert {node for node, _ in allocations(admin.calls)} == {servers[2].node_id}
+        assert ssd.url == servers[2].node_id
+        hdd = await core.assign(AssignRequest(disk="hdd"))
+        assert hdd.url != servers[2].node_id
+        await core.stop()
+
+    asyncio.run(scenario())

@@ -115,3 +115,14 @@ def test_moves_on_to_the_next_master_when_one_is_down(tmp_path: Path) -> None:
                 assert server.heartbeat.statistics().sessions >= 2  # the dead one was tried first
 
     run(scenario)
+
+
+def test_the_disk_type_is_reported() -> None:
+    node = NodeIdentity("10.0.0.1", 8080, "10.0.0.1:8080", 18080, disk_type="ssd")
+
+    class Stats:
+        volumes = ()
+        max_volume_count = 8
+        max_file_key = 0
+
+    assert heartbeat_request(node, Stats()).disk_type == "ssd"  # type: ignore[arg-type]
