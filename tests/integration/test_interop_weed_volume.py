@@ -174,6 +174,10 @@ def compaction_revisions(directory: Path) -> dict[str, int]:
     return revisions
 
 
+# Uploads through kelp after it takes over weed's directory: enough to touch every volume.
+NEW_UPLOADS = 30
+
+
 def volume_files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.suffix in (".dat", ".idx", ".vif"))
 
@@ -193,6 +197,14 @@ def test_kelp_serves_what_weed_wrote(
     kelp = cluster_factory(volumes=[VolumeSpec(dir=str(shared), max_volumes=SLOTS)])
     after = record(kelp.volume_addresses[0], needles)
     assert_same_answers(before, after, "kelp serving weed's volumes answered differently")
+
+    # kelp's master is new to these volumes: it must learn their highest keys from the
+    # heartbeat, or its first keys would land on weed's needles ("mismatching cookie").
+    for i in range(NEW_UPLOADS):
+        fid = assign(kelp.master)
+        body, content_type = multipart_file(f"new{i}.bin", os.urandom(64), "application/x-new")
+        upload(kelp.volume_addresses[0], fid, body, {"Content-Type": content_type})
+    assert_same_answers(before, record(kelp.volume_addresses[0], needles), "new uploads changed old needles")
 
 
 def test_weed_serves_what_kelp_wrote(
