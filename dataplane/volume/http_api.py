@@ -52,8 +52,8 @@ from kelp_http.ranges import content_range, parse_ranges
 
 log = logging.getLogger(__name__)
 
-# Needles above this size are written in a worker thread; below it the pwrite is cheaper
-# than the hop.
+# Needles above this size are written and read in a worker thread; below it the pwrite or
+# pread is cheaper than the hop.
 INLINE_LIMIT = 256 * 1024
 PROXY_TIMEOUT_SECONDS = 60.0
 # The owner's headers a proxied read copies, minus these (ours, or hop-by-hop).
@@ -142,9 +142,15 @@ class VolumeHttpApi:
         if not self._store.has_volume(vid):
             return await self._read_elsewhere(request, target)
         query = request.query
-        needle = self._store.read_needle(
-            vid, NeedleId(target.key), target.cookie, read_deleted=query.get("readDeleted") == "true"
-        )
+        key = NeedleId(target.key)
+        read_deleted = query.get("readDeleted") == "true"
+        if self._store.needle_size(vid, key) > INLINE_LIMIT:
+            # A big pread and CRC would stall every other request on the loop.
+            needle = await asyncio.to_thread(
+                self._store.read_needle, vid, key, target.cookie, read_deleted=read_deleted
+            )
+        else:
+            needle = self._store.read_needle(vid, key, target.cookie, read_deleted=read_deleted)
         if needle.is_chunk_manifest and query.get("cm") != "false":
             try:
                 manifest = ChunkManifest.parse(needle.data, needle.is_compressed)

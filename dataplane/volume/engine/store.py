@@ -211,6 +211,10 @@ class Store:
         CorruptNeedle (CRC mismatch or unparsable record)."""
         return self._get(vid).read(key, cookie, read_deleted=read_deleted)
 
+    def needle_size(self, vid: VolumeId, key: NeedleId) -> int:
+        """The indexed Size field of the key (0 if unknown), without reading it. Raises VolumeNotFound."""
+        return self._get(vid).needle_size(key)
+
     def delete_needle(self, vid: VolumeId, key: NeedleId, cookie: int, *, last_modified: int = 0) -> int:
         """Append a tombstone; return the deleted needle's Size field.
 

@@ -382,6 +382,13 @@ class Volume:
         old = decode(buf, version, volume_id=self.id, offset=offset, verify=False)
         return old.checksum == n.checksum and old.data == n.data
 
+    def needle_size(self, key: int) -> int:
+        """The indexed Size field of the key's newest record (0 if unknown): lets a caller
+        decide, before reading, whether the read is big enough to move off its event loop."""
+        with self._lock:
+            entry = self._map.get(key)
+        return entry[1] if entry is not None else 0
+
     def read(self, key: int, cookie: int, *, read_deleted: bool = False) -> Needle:
         lock = self._lock
         with lock:

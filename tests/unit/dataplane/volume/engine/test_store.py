@@ -158,3 +158,14 @@ def test_statistics_report_the_highest_key_ever_stored(tmp_path: Path, clock: Fa
     reopened.load()
     assert reopened.statistics().max_file_key == 0x900
     reopened.close()
+
+
+def test_needle_size_is_known_without_reading(tmp_path: Path, clock: FakeClock) -> None:
+    store = make_store([tmp_path], [4], clock)
+    store.allocate_volume(VolumeId(1), "", RP, Ttl())
+    result = store.write_needle(VolumeId(1), upload(7, b"z" * 1000))
+    assert store.needle_size(VolumeId(1), NeedleId(7)) == result.size > 1000
+    assert store.needle_size(VolumeId(1), NeedleId(8)) == 0
+    with pytest.raises(VolumeNotFound):
+        store.needle_size(VolumeId(2), NeedleId(7))
+    store.close()
