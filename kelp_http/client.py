@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -25,6 +26,10 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 # Idle connections kept per host:port. Enough for the c=16..64 concurrency the benchmarks and
 # replication fan-out use; beyond it connections are closed after use instead of hoarded.
 _DEFAULT_MAX_IDLE = 64
+# A pooled connection idle for longer is closed instead of reused. Half the server's idle
+# timeout (kelp_http.server.DEFAULT_IDLE_TIMEOUT_S), so a request is never sent on a connection
+# the server is closing at that moment: a POST there could not be retried.
+IDLE_REUSE_S = 60.0
 # Request bodies up to this size are sent in the same write as the head.
 _COALESCE_LIMIT = 16 * 1024
 
@@ -223,7 +228,7 @@ class HttpClient:
     """Keep-alive HTTP/1.1 client; ``request`` may be called concurrently from many tasks."""
 
     def __init__(self, *, max_idle_per_host: int = _DEFAULT_MAX_IDLE, connect_timeout: float = 10.0) -> None:
-        self._idle: dict[str, list[_ClientConnection]] = {}
+        self._idle: dict[str, list[tuple[_ClientConnection, float]]] = {}  # with when it went idle
         self._max_idle = max_idle_per_host
         self._connect_timeout = connect_timeout
         self._closed = False
@@ -291,10 +296,15 @@ class HttpClient:
 
     def _take_idle(self, hostport: str) -> _ClientConnection | None:
         pool = self._idle.get(hostport)
+        now = time.monotonic()
         while pool:
-            conn = pool.pop()
-            if not conn.closed:
-                return conn
+            conn, since = pool.pop()
+            if conn.closed:
+                continue
+            if now - since > IDLE_REUSE_S:
+                conn.close()
+                continue
+            return conn
         return None
 
     def _put_idle(self, hostport: str, conn: _ClientConnection) -> None:
@@ -302,7 +312,7 @@ class HttpClient:
         if len(pool) >= self._max_idle:
             conn.close()
         else:
-            pool.append(conn)
+            pool.append((conn, time.monotonic()))
 
     async def _connect(self, hostport: str, timeout: float) -> _ClientConnection:
         loop = asyncio.get_running_loop()
@@ -322,12 +332,12 @@ class HttpClient:
         return conn
 
     def idle_count(self, hostport: str) -> int:
-        return sum(1 for c in self._idle.get(hostport, ()) if not c.closed)
+        return sum(1 for c, _ in self._idle.get(hostport, ()) if not c.closed)
 
     async def close(self) -> None:
         """Close every idle connection; connections in use close when their request ends."""
         self._closed = True
         for pool in self._idle.values():
-            for conn in pool:
+            for conn, _ in pool:
                 conn.close()
         self._idle.clear()

@@ -50,6 +50,13 @@ _CLOSE_GRACE_S = 5.0
 # buffers an unfinished header internally, so without a cap a peer that never ends its header
 # grows the process without bound.
 MAX_HEADER_BYTES = 1 << 20
+# A connection that neither sends nor reads for this long is dropped: an idle keep-alive
+# connection, a request head or body that stalls (slowloris), or a peer that stopped reading
+# its reply. A handler still working on a request is never counted as inactivity.
+DEFAULT_IDLE_TIMEOUT_S = 120.0
+# The sweep runs a few times per timeout, and at least this often, so a dead connection
+# outlives its timeout by at most a fraction of it.
+_MAX_SWEEP_INTERVAL_S = 5.0
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _STATUS_LINES: dict[int, str] = {}
@@ -151,6 +158,7 @@ class _Connection(asyncio.Protocol):
         "_head_done",
         "_headers",
         "_in_message",
+        "_last_active",
         "_loop",
         "_parser",
         "_parser_dead",
@@ -187,6 +195,7 @@ class _Connection(asyncio.Protocol):
         self._body_size = 0
         self._head_bytes = 0  # bytes received since the current head began, until it completes
         self._head_done = False
+        self._last_active = self._loop.time()  # last byte received or reply written
 
     # ---- transport callbacks -------------------------------------------------------------------
 
@@ -214,6 +223,7 @@ class _Connection(asyncio.Protocol):
         self._pause_reading()
 
     def resume_writing(self) -> None:
+        self._last_active = self._loop.time()
         self._writing_paused = False
         self._resume_reading()
         self._pump()
@@ -221,6 +231,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._parser_dead or self._closed:
             return
+        self._last_active = self._loop.time()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as err:
@@ -379,6 +390,7 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._closed:
             return
+        self._last_active = self._loop.time()
         status = response.status
         body = response.body
         # A memoryview over a non-byte format (array('I')) has len() in items, not bytes.
@@ -437,6 +449,10 @@ class _Connection(asyncio.Protocol):
             self._reading_paused = False
             self._transport.resume_reading()
 
+    def inactive_for(self, now: float) -> float:
+        """Seconds without traffic; 0 while a handler works on a request."""
+        return 0.0 if self._busy else now - self._last_active
+
     def shutdown(self) -> None:
         """Close now if idle; otherwise close after the reply being produced."""
         self._shutting_down = True
@@ -456,9 +472,18 @@ async def _await(fut: Awaitable[Any]) -> Any:
 class HttpServer:
     """A listening server; ``port`` is the bound port (useful with port 0)."""
 
-    def __init__(self, handler: Handler, *, max_body: int, server_header: str | None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_body: int,
+        server_header: str | None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+    ) -> None:
         self._handler = handler
         self.max_body = max_body
+        self.idle_timeout = idle_timeout
+        self._sweep_handle: asyncio.TimerHandle | None = None
         self._server_line = f"Server: {server_header}\r\n" if server_header else ""
         self._loop = asyncio.get_running_loop()
         self._connections: set[_Connection] = set()
@@ -476,6 +501,20 @@ class HttpServer:
         if sockets:
             addr = sockets[0].getsockname()
             self.host, self.port = addr[0], addr[1]
+        self._schedule_sweep()
+
+    def _schedule_sweep(self) -> None:
+        interval = min(self.idle_timeout / 4, _MAX_SWEEP_INTERVAL_S)
+        self._sweep_handle = self._loop.call_later(interval, self._sweep)
+
+    def _sweep(self) -> None:
+        now = self._loop.time()
+        for conn in list(self._connections):
+            if conn.inactive_for(now) > self.idle_timeout:
+                log.debug("dropping inactive connection remote=%s", conn._remote)
+                conn.abort()
+        if not self._closing:
+            self._schedule_sweep()
 
     def _connection_done(self, conn: _Connection) -> None:
         self._connections.discard(conn)
@@ -491,6 +530,8 @@ class HttpServer:
         if self._closing:
             return
         self._closing = True
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
         self._drained = asyncio.Event()
         if self._listener is not None:
             self._listener.close()
@@ -513,9 +554,10 @@ async def start_server(
     *,
     max_body: int = 256 << 20,
     server_header: str | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
 ) -> HttpServer:
     """Listen on host:port (0 picks a free port) and serve ``handler``; returns once listening."""
-    server = HttpServer(handler, max_body=max_body, server_header=server_header)
+    server = HttpServer(handler, max_body=max_body, server_header=server_header, idle_timeout=idle_timeout)
     await server._listen(host, port)
     log.debug("listening host=%s port=%d", server.host, server.port)
     return server

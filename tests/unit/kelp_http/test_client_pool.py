@@ -156,3 +156,21 @@ def test_chunked_and_close_delimited_responses_are_read() -> None:
         server.close()
 
     run_scenario(scenario())
+
+
+def test_a_connection_idle_past_the_reuse_limit_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server may be dropping it right then; a POST on it could not be retried.
+    import kelp_http.client
+
+    async def scenario() -> None:
+        server = await start_server(echo, "127.0.0.1", 0)
+        client = HttpClient()
+        hp = f"127.0.0.1:{server.port}"
+        assert (await client.request("POST", hp, "/a", body=b"x")).status == 200
+        monkeypatch.setattr(kelp_http.client, "IDLE_REUSE_S", -1.0)  # every idle one is too old
+        assert (await client.request("POST", hp, "/b", body=b"y")).status == 200
+        assert client.connections_opened == 2
+        await client.close()
+        await server.close()
+
+    run_scenario(scenario())
