@@ -26,18 +26,20 @@ class Response:
     body: bytes | memoryview = b""
 
 
+# Built once: json.dumps with non-default arguments constructs an encoder on every call, which
+# was most of the cost of a small JSON reply (assign, upload) on the hot paths.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def json_response(
     obj: Any, status: int = 200, headers: Iterable[tuple[str, str]] = (), pretty: bool = False
 ) -> Response:
     """``obj`` as compact JSON (indented with ``pretty``, as SeaweedFS's ``?pretty=`` does)."""
-    if pretty:
-        text = json.dumps(obj, indent=2, ensure_ascii=False)
-    else:
-        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(obj, indent=2, ensure_ascii=False) if pretty else _COMPACT.encode(obj)
     return Response(status, [_JSON_TYPE, *headers], text.encode())
 
 
 def error_response(status: int, message: str) -> Response:
     """SeaweedFS's error shape: ``{"error": message}`` as JSON with ``nosniff``."""
-    body = json.dumps({"error": message}, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _COMPACT.encode({"error": message}).encode()
     return Response(status, [_JSON_TYPE, _NOSNIFF], body)

@@ -79,6 +79,9 @@ _MAGIC = (
     (b"\x00asm", "application/wasm"),
     (b"OggS\x00", "application/ogg"),
 )
+# One C-level test before the loop: most stored data matches no signature, and every read of
+# a needle without a stored type is sniffed.
+_MAGIC_PREFIXES = tuple(magic for magic, _ in _MAGIC)
 
 
 def detect_content_type(data: bytes) -> str:
@@ -87,15 +90,17 @@ def detect_content_type(data: bytes) -> str:
     if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")):
         return TEXT_UTF8 if head.startswith(b"\xef\xbb\xbf") else "text/plain; charset=utf-16"
     stripped = head.lstrip(b"\t\n\x0c\r ")
-    upper = stripped[:14].upper()
-    for tag in _HTML_TAGS:
-        if upper.startswith(tag) and len(stripped) > len(tag) and stripped[len(tag)] in b" >":
-            return "text/html; charset=utf-8"
-    if stripped.startswith(b"<?xml"):
-        return "text/xml; charset=utf-8"
-    for magic, ctype in _MAGIC:
-        if head.startswith(magic):
-            return ctype
+    if stripped.startswith(b"<"):  # every HTML and XML signature starts so
+        upper = stripped[:14].upper()
+        for tag in _HTML_TAGS:
+            if upper.startswith(tag) and len(stripped) > len(tag) and stripped[len(tag)] in b" >":
+                return "text/html; charset=utf-8"
+        if stripped.startswith(b"<?xml"):
+            return "text/xml; charset=utf-8"
+    if head.startswith(_MAGIC_PREFIXES):
+        for magic, ctype in _MAGIC:
+            if head.startswith(magic):
+                return ctype
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wave"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
