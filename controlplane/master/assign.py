@@ -29,6 +29,7 @@ from controlplane.master.errors import (
     MasterError,
     NoFreeVolumes,
     NoWritableVolume,
+    WarmingUp,
 )
 from controlplane.master.growth import GrownVolume, Growth
 from controlplane.master.raft import EventLog
@@ -197,9 +198,14 @@ class Assigner:
         option = grow_option_json(layout, pref, preallocate)
         with self._log.lock:
             free = sum(n.free for n in self._growth.free_slots(layout.disk_type))
+            unheard = self._growth.unheard_nodes(layout.disk_type)
         growth_key = (layout, pref)
         task = self._growing.get(growth_key)
         if task is None:
+            if free <= 0 and unheard:
+                # Just became leader (or restarted): servers the log knows have not reported
+                # yet. 503 + Retry-After, as SeaweedFS's warm-up, rather than a final 406.
+                raise WarmingUp()
             if free <= 0:
                 rp, ttl = layout.replica_placement, layout.ttl
                 raise NoFreeVolumes(layout.collection, str(rp), str(ttl), option)

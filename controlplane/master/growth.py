@@ -77,6 +77,15 @@ class Growth:
             if n.disk_type == disk_type and self._topology.seen(n.node_id)
         ]
 
+    def unheard_nodes(self, disk_type: str) -> list[str]:
+        """Nodes the log says are alive that have not heartbeated to this leader yet: their free
+        slots are unknown, not zero. Caller holds the log lock."""
+        return [
+            n.node_id
+            for n in self._log.state.live_nodes()
+            if n.disk_type == disk_type and not self._topology.seen(n.node_id)
+        ]
+
     async def grow(
         self, layout: Layout, count: int, pref: Preference, preallocate: int = 0
     ) -> list[GrownVolume]:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 
 import jwt
 import pytest
 from kelp_pb import events_pb2
 
+from controlplane.master.config import MasterConfig
 from controlplane.master.core import (
     AssignRequest,
     InvalidReplication,
+    MasterCore,
     NoFreeVolumes,
     NotLeader,
     NoWritableVolume,
+    WarmingUp,
 )
 from controlplane.master.types import Location
 from dataplane.volume.engine.types import FileId
@@ -274,5 +278,24 @@ def test_disk_type_assigns_grow_only_on_servers_of_that_type() -> None:
         hdd = await core.assign(AssignRequest(disk="hdd"))
         assert hdd.url != servers[2].node_id
         await core.stop()
+
+    asyncio.run(scenario())
+
+
+def test_growth_before_known_servers_report_is_503_warming_up() -> None:
+    # A restarted or new leader knows the servers from the log but not their free slots until
+    # they heartbeat: that is a retryable 503, not "no free volumes".
+    async def scenario() -> None:
+        core, admin, event_log, clock = make_core(four_servers())
+        await core.start()
+        await heartbeat_all(core, admin)
+        await core.stop()
+        again = MasterCore(MasterConfig(port=9333), admin, clock=clock, rng=random.Random(3), log=event_log)
+        await again.start()
+        with pytest.raises(WarmingUp):
+            await again.assign(AssignRequest(collection="fresh"))
+        await heartbeat_all(again, admin)
+        assert (await again.assign(AssignRequest(collection="fresh"))).fid
+        await again.stop()
 
     asyncio.run(scenario())
