@@ -20,7 +20,7 @@ Changes from the brief's contract:
 - `start()`, `stop()`, `run_once()`, `run_forever()`, `statistics()` and `node_id()` were added;
 - `collection_info(name, detail=True)` returns a list (one object per layout), as SeaweedFS does;
 - errors added: PlacementImpossible, NotEnoughFreeVolumes, InvalidCount, VolumeServerFailed
-  (406 on /vol/grow), WarmingUp (503: an assign needing growth before the servers the log knows have reported);
+  (406 on /vol/grow), WarmingUp (503: growth needed before the known servers have reported);
   NotLeader carries `reason`; InvalidTtl (the engine's) for a non-numeric ttl;
 - an `EventLog` may be injected (tests use `raft.MemoryLog`; default: pysyncobj, `raft.RaftLog`).
 
