@@ -61,10 +61,11 @@ class Burst:
             return self.pending.pop() if self.pending else None
 
 
-def assign_fids(master: str, count: int) -> list[str]:
+def assign_fids(master: str, count: int, query: str = "") -> list[str]:
+    """`count` fids from count= assigns; `query` adds assign parameters (`&replication=001`)."""
     fids: list[str] = []
     while len(fids) < count:
-        assigned = http_call(master, "GET", f"/dir/assign?count={ASSIGN_BATCH}")
+        assigned = http_call(master, "GET", f"/dir/assign?count={ASSIGN_BATCH}{query}")
         assert assigned.status == 200, assigned.body
         first = assigned.json()["fid"]
         fids += [first] + [f"{first}_{n}" for n in range(1, int(assigned.json()["count"]))]
@@ -92,16 +93,25 @@ def writer(address: str, burst: Burst) -> None:
         conn.close()
 
 
-def run_burst_and_kill(cluster: LocalCluster, volume: Node) -> Burst:
+def run_burst_and_kill(
+    cluster: LocalCluster,
+    volume: Node,
+    *,
+    needles: int = BURST_NEEDLES,
+    kill_after: int = KILL_AFTER_ACKS,
+    writers: int = WRITERS,
+    assign_query: str = "",
+) -> Burst:
+    """Write a burst of random needles to `volume`; SIGKILL it once `kill_after` are acknowledged."""
     rng = random.Random(9)
-    fids = assign_fids(cluster.master, BURST_NEEDLES)
+    fids = assign_fids(cluster.master, needles, assign_query)
     burst = Burst([(fid, os.urandom(rng.randint(1, MAX_NEEDLE_BYTES))) for fid in fids])
-    threads = [threading.Thread(target=writer, args=(volume.address, burst)) for _ in range(WRITERS)]
+    threads = [threading.Thread(target=writer, args=(volume.address, burst)) for _ in range(writers)]
     for thread in threads:
         thread.start()
     try:
         deadline = time.monotonic() + BURST_SECONDS
-        while len(burst.acked) < KILL_AFTER_ACKS:
+        while len(burst.acked) < kill_after:
             assert time.monotonic() < deadline, f"only {len(burst.acked)} writes acknowledged in time"
             assert any(t.is_alive() for t in threads), f"writers stopped early: {burst.refused[:5]}"
             time.sleep(0.01)
