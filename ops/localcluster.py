@@ -59,6 +59,8 @@ PROBE_TIMEOUT_SECONDS = 2.0  # one readiness HTTP request; a busy server may be 
 LOG_TAIL_LINES = 200  # per process, in failure reports
 
 GRPC_PORT_OFFSET = 10000  # SeaweedFS's convention, which kelp follows
+RAFT_PORT_OFFSET = 20000  # kelp's convention for the Raft port of a master named in -peers
+LEADER_SECONDS = 60.0  # a multi-master cluster electing a leader (after starts, kills, pauses)
 DEFAULT_PORT_RANGE = (20000, 29999)  # keeps HTTP + 10000 below the ephemeral range's top
 
 
@@ -108,12 +110,16 @@ class PortAllocator:
         self._taken: set[int] = set()
         self._next = random.randint(low, high)
 
-    def take(self, *, grpc_pair: bool = True) -> int:
+    def take(self, *, grpc_pair: bool = True, raft: bool = False) -> int:
+        """A free port; with `grpc_pair` also port + 10000, with `raft` also port + 20000 (kelp's
+        Raft port convention, which a multi-master cluster relies on)."""
         span = self.high - self.low + 1
         for _ in range(span):
             port = self._next
             self._next = self.low + (self._next - self.low + 1) % span
             pair = (port, port + GRPC_PORT_OFFSET) if grpc_pair else (port,)
+            if raft:
+                pair = (*pair, port + RAFT_PORT_OFFSET)
             if any(p in self._taken for p in pair) or not all(port_is_free(p) for p in pair):
                 continue
             self._taken.update(pair)
@@ -255,6 +261,10 @@ class LocalCluster:
     with LocalCluster(volumes=[VolumeSpec("dc1", "r1"), VolumeSpec("dc2", "r1")],
                       replication="100") as cluster:
         requests to cluster.master (an "ip:port") and cluster.volume_addresses
+
+    `masters=3` starts three masters ("master0".."master2", `-peers` naming all three, Raft ports by
+    the +20000 convention); `cluster.master` is then the current leader (polled), and volume
+    servers are given every master.
     """
 
     kind = "kelp"
@@ -263,6 +273,7 @@ class LocalCluster:
         self,
         volumes: int | Sequence[VolumeSpec] = 1,
         *,
+        masters: int = 1,
         all_in_one: bool = False,
         replication: str = "",
         volume_size_limit_mb: int = 0,
@@ -279,6 +290,10 @@ class LocalCluster:
         self.all_in_one = all_in_one
         if all_in_one and len(self.specs) != 1:
             raise ValueError("an all-in-one server has exactly one volume server")
+        if masters < 1 or (all_in_one and masters != 1):
+            raise ValueError("a cluster has one master or more; an all-in-one server has one")
+        self.master_count = masters
+        self._master_ports: list[int] = []
         self.replication = replication
         self.volume_size_limit_mb = volume_size_limit_mb
         self.large_disk = large_disk
@@ -305,13 +320,46 @@ class LocalCluster:
     # -- addresses ---------------------------------------------------------------------------
 
     @property
+    def master_names(self) -> list[str]:
+        if self.all_in_one:
+            return ["server"]
+        return ["master"] if self.master_count == 1 else [f"master{i}" for i in range(self.master_count)]
+
+    @property
+    def master_addresses(self) -> list[str]:
+        return [self.nodes[name].address for name in self.master_names if name in self.nodes]
+
+    @property
     def master_node(self) -> Node:
-        return self.nodes["server" if self.all_in_one else "master"]
+        """The master (with several: the current leader, polled until one is known)."""
+        if len(self.master_names) == 1:
+            return self.nodes[self.master_names[0]]
+        return self.nodes[self.leader_name()]
 
     @property
     def master(self) -> str:
-        """The master's HTTP "ip:port"."""
+        """The master's HTTP "ip:port" (with several: the current leader's)."""
         return self.master_node.address
+
+    def leader_name(self, seconds: float = LEADER_SECONDS, *, exclude: Sequence[str] = ()) -> str:
+        """Poll the running masters' /cluster/status until one says it leads (and is not in
+        `exclude`: a test waiting for a successor), and return its node name."""
+        deadline = time.monotonic() + seconds
+        last = "no answer yet"
+        while True:
+            for name in self.master_names:
+                node = self.nodes.get(name)
+                if node is None or name in exclude or not node.running():
+                    continue
+                try:
+                    if http_get_json(node.address, "/cluster/status").get("IsLeader"):
+                        return name
+                except (OSError, ValueError, AttributeError) as err:
+                    last = f"{name}: {type(err).__name__}: {err}"
+            if time.monotonic() > deadline:
+                raise ClusterError("masters", f"no leader within {seconds:.0f} s (last: {last})",
+                                   self.logs())
+            time.sleep(POLL_SECONDS)
 
     @property
     def master_grpc(self) -> str:
@@ -342,8 +390,12 @@ class LocalCluster:
                 self._launch(self._server_node(self.specs[0]))
                 self.wait_ready("server")
             else:
-                self._launch(self._master_node())
-                self.wait_ready("master")
+                for name in self.master_names:
+                    self._launch(self._master_node(name))
+                for name in self.master_names:
+                    self.wait_ready(name)
+                if self.master_count > 1:
+                    self.leader_name()
                 for spec in self.specs:
                     self._launch(self._volume_node(spec))
                 for node in self.volume_nodes:
@@ -486,10 +538,13 @@ class LocalCluster:
             "-ip=127.0.0.1",
             f"-port={http_port}",
             f"-port.grpc={http_port + GRPC_PORT_OFFSET}",
-            f"-raft.port={self.ports.take(grpc_pair=False)}",
             f"-mdir={mdir}",
             f"-pulseSeconds={self.pulse_seconds}",
         ]
+        if self.master_count == 1:
+            flags.append(f"-raft.port={self.ports.take(grpc_pair=False)}")
+        else:
+            flags.append(f"-peers={','.join(self._master_ports_text())}")
         return flags + self._growth_flags() + self._common_flags() + self.master_flags
 
     def _volume_flags(self, http_port: int, data_dir: Path, spec: VolumeSpec) -> list[str]:
@@ -499,7 +554,7 @@ class LocalCluster:
             f"-port.grpc={http_port + GRPC_PORT_OFFSET}",
             f"-dir={data_dir}",
             f"-max={spec.max_volumes}",
-            f"-master={self.master}",
+            f"-master={','.join(self.master_addresses)}",
             f"-largeDisk={'true' if self.large_disk else 'false'}",
             f"-pulseSeconds={self.pulse_seconds}",
         ]
@@ -527,11 +582,20 @@ class LocalCluster:
     def _cwd(self) -> Path:
         return self.workdir
 
-    def _master_node(self) -> Node:
-        port = self.ports.take()
-        mdir = self.workdir / "master"
+    def _master_ports_text(self) -> list[str]:
+        """Every master's "127.0.0.1:port", taking the ports on first use (so -peers can name
+        masters not started yet)."""
+        if not self._master_ports:
+            raft = self.master_count > 1
+            self._master_ports = [self.ports.take(raft=raft) for _ in self.master_names]
+        return [f"127.0.0.1:{port}" for port in self._master_ports]
+
+    def _master_node(self, name: str = "master") -> Node:
+        self._master_ports_text()
+        port = self._master_ports[self.master_names.index(name)]
+        mdir = self.workdir / name
         mdir.mkdir(exist_ok=True)
-        return self._node("master", "master", self._master_flags(port, mdir), port, mdir, "/cluster/status")
+        return self._node(name, "master", self._master_flags(port, mdir), port, mdir, "/cluster/status")
 
     def _volume_node(self, spec: VolumeSpec) -> Node:
         name = f"volume{len(self.volume_nodes)}"
@@ -638,7 +702,8 @@ class WeedCluster(LocalCluster):
             f"-port={http_port}",
             f"-port.grpc={http_port + GRPC_PORT_OFFSET}",
             f"-mdir={mdir}",
-            "-peers=none",  # single-master mode: no Raft quorum wait
+            # single-master mode (no Raft quorum wait), or weed's Raft over the gRPC ports
+            f"-peers={','.join(self._master_ports_text()) if self.master_count > 1 else 'none'}",
             "-telemetry=false",
         ]
         return flags + self._growth_flags() + self.master_flags
@@ -651,7 +716,7 @@ class WeedCluster(LocalCluster):
             f"-port.grpc={http_port + GRPC_PORT_OFFSET}",
             f"-dir={data_dir}",
             f"-max={spec.max_volumes}",
-            f"-master={self.master}",
+            f"-master={','.join(self.master_addresses)}",
             "-preStopSeconds=0",  # weed otherwise keeps serving 10 s after SIGTERM
         ]
         return flags + _placement_flags(spec) + self.volume_flags + list(spec.extra_flags)

@@ -100,11 +100,30 @@ class LogStatus:
     members: tuple[str, ...]  # HTTP "host:port" of every master, self included
 
 
+class AppliedObserver(Protocol):
+    """Told of every fold, holding `EventLog.lock`, on the thread that applies (pysyncobj's tick
+    thread, or the loop for the memory log). Must be quick and must not block: it hands events
+    on (for example to control subscribers through `loop.call_soon_threadsafe`)."""
+
+    def applied(self, events: Sequence[events_pb2.Event], last_index: int) -> None:
+        """`events` were folded; the last of them has index `last_index` (`state.event_index`)."""
+        ...
+
+    def reset(self, last_index: int) -> None:
+        """A snapshot replaced the state; it covers events up to `last_index`. Events retained
+        before it may not be contiguous with what follows, so drop them."""
+        ...
+
+
 class EventLog(Protocol):
     """What the core needs from a log. `state` may only be read holding `lock`."""
 
     state: MasterState
     lock: threading.RLock
+
+    def add_observer(self, observer: AppliedObserver) -> None:
+        """Register before `start()`: every later fold is reported to it."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -187,17 +206,29 @@ class _Replica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
         conf: SyncObjConf,
         state: MasterState,
         lock: threading.RLock,
+        observers: Sequence[AppliedObserver],
     ) -> None:
         # Set before SyncObj.__init__, which starts the tick thread that calls apply_batch.
         self.kelp_state = state
         self.kelp_lock = lock
+        self.kelp_observers = observers
         super().__init__(self_addr, partners, conf)
 
     @replicated  # type: ignore[untyped-decorator]  # pysyncobj is untyped
     def apply_batch(self, data: bytes) -> list[int | None]:
         batch = events_pb2.EventBatch.FromString(data)
         with self.kelp_lock:
-            return self.kelp_state.apply_all(batch.events)
+            return _fold(self.kelp_state, batch.events, self.kelp_observers)
+
+
+def _fold(
+    state: MasterState, events: Sequence[events_pb2.Event], observers: Sequence[AppliedObserver]
+) -> list[int | None]:
+    """Apply a batch and report it; the caller holds the state lock."""
+    results = state.apply_all(events)
+    for observer in observers:
+        observer.applied(events, state.event_index)
+    return results
 
 
 class RaftLog:
@@ -216,6 +247,7 @@ class RaftLog:
         """`http_address` is this master's advertised HTTP "host:port"; `peers` every master's."""
         self.state = MasterState()
         self.lock = threading.RLock()
+        self._observers: list[AppliedObserver] = []
         self._mdir = mdir
         self._http = http_address
         host, http_port = http_address.rsplit(":", 1)
@@ -238,6 +270,9 @@ class RaftLog:
     @property
     def raft_address(self) -> str:
         return self._raft_addr
+
+    def add_observer(self, observer: AppliedObserver) -> None:
+        self._observers.append(observer)
 
     def _conf(self) -> SyncObjConf:
         os.makedirs(self._mdir, exist_ok=True)
@@ -281,6 +316,8 @@ class RaftLog:
             last, previous, cluster = pickle.load(f)  # our own file, written above
         with self.lock:
             self.state.replace_with(state)
+            for observer in self._observers:
+                observer.reset(state.event_index)
         if self._single:
             cluster = ()  # see the module docstring: a cluster of one stays one
         return last, previous, cluster
@@ -291,7 +328,7 @@ class RaftLog:
         partners = [raft for raft in self._http_by_raft if raft != self._raft_addr]
         conf = self._conf()
         self._replica = await asyncio.to_thread(
-            _Replica, self._raft_addr, partners, conf, self.state, self.lock
+            _Replica, self._raft_addr, partners, conf, self.state, self.lock, self._observers
         )
         replica = self._replica
         await asyncio.to_thread(replica.waitBinded)
@@ -374,7 +411,11 @@ class MemoryLog:
         self.leading = True
         self.current_term = 1
         self.entries: list[events_pb2.EventBatch] = []
+        self._observers: list[AppliedObserver] = []
         self._batcher = _Batcher(self._submit)
+
+    def add_observer(self, observer: AppliedObserver) -> None:
+        self._observers.append(observer)
 
     async def start(self) -> None:
         return None
@@ -404,5 +445,5 @@ class MemoryLog:
         batch = events_pb2.EventBatch.FromString(data)
         self.entries.append(batch)
         with self.lock:
-            results = self.state.apply_all(batch.events)
+            results = _fold(self.state, batch.events, self._observers)
         on_done(results, None)

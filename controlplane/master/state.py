@@ -75,6 +75,10 @@ class MasterState:
         self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
         self.topology_id = ""  # set once, by the first leader
         self.revision = 0  # events applied by this process: lets readers cache derived views
+        # Log position: the index of the last event folded in. Events are numbered 1, 2, ... in log
+        # order, identically on every master (a snapshot carries it), so control subscribers can
+        # resume "after index N" on any master.
+        self.event_index = 0
 
     def replace_with(self, other: MasterState) -> None:
         """Become `other` (a loaded snapshot), keeping this object's identity."""
@@ -83,6 +87,7 @@ class MasterState:
         self.max_volume_id = other.max_volume_id
         self.sequence_ceiling = other.sequence_ceiling
         self.topology_id = other.topology_id
+        self.event_index = other.event_index
         self.revision += 1
 
     # -- folding -----------------------------------------------------------------
@@ -90,6 +95,7 @@ class MasterState:
     def apply(self, event: events_pb2.Event) -> int | None:
         """Fold one event. Returns the first id of a relative reservation, else None."""
         self.revision += 1
+        self.event_index += 1
         kind = event.WhichOneof("kind")
         if kind == "node_joined":
             self._node_joined(event.node_joined)
@@ -272,7 +278,9 @@ class MasterState:
         return out
 
     def to_bytes(self) -> bytes:
-        snap = events_pb2.StateSnapshot(version=SNAPSHOT_VERSION, events=self.snapshot_events())
+        snap = events_pb2.StateSnapshot(
+            version=SNAPSHOT_VERSION, events=self.snapshot_events(), event_index=self.event_index
+        )
         data: bytes = snap.SerializeToString(deterministic=True)
         return data
 
@@ -281,8 +289,15 @@ class MasterState:
         snap = events_pb2.StateSnapshot.FromString(data)
         if snap.version != SNAPSHOT_VERSION:
             raise SnapshotVersionUnknown(snap.version)
+        return cls.from_snapshot(snap)
+
+    @classmethod
+    def from_snapshot(cls, snap: events_pb2.StateSnapshot) -> MasterState:
+        if snap.version != SNAPSHOT_VERSION:
+            raise SnapshotVersionUnknown(snap.version)
         state = cls()
         state.apply_all(snap.events)
+        state.event_index = snap.event_index  # replaying a snapshot is not new log positions
         return state
 
     def __eq__(self, other: object) -> bool:
@@ -294,6 +309,7 @@ class MasterState:
             and self.max_volume_id == other.max_volume_id
             and self.sequence_ceiling == other.sequence_ceiling
             and self.topology_id == other.topology_id
+            and self.event_index == other.event_index
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value

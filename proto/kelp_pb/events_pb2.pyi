@@ -104,8 +104,34 @@ class TopologyIdSet(_message.Message):
     topology_id: str
     def __init__(self, topology_id: _Optional[str] = ...) -> None: ...
 
+class AdminLockLeased(_message.Message):
+    __slots__ = ("lock_name", "token", "client_name", "lock_ts_ns", "lease_ns", "message", "term")
+    LOCK_NAME_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TS_NS_FIELD_NUMBER: _ClassVar[int]
+    LEASE_NS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    lock_name: str
+    token: int
+    client_name: str
+    lock_ts_ns: int
+    lease_ns: int
+    message: str
+    term: int
+    def __init__(self, lock_name: _Optional[str] = ..., token: _Optional[int] = ..., client_name: _Optional[str] = ..., lock_ts_ns: _Optional[int] = ..., lease_ns: _Optional[int] = ..., message: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+
+class AdminLockReleased(_message.Message):
+    __slots__ = ("lock_name", "token")
+    LOCK_NAME_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    lock_name: str
+    token: int
+    def __init__(self, lock_name: _Optional[str] = ..., token: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set")
+    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set", "admin_lock_leased", "admin_lock_released")
     NODE_JOINED_FIELD_NUMBER: _ClassVar[int]
     NODE_LEFT_FIELD_NUMBER: _ClassVar[int]
     VOLUME_ADDED_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +141,8 @@ class Event(_message.Message):
     MAX_VOLUME_ID_ADVANCED_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_DELETED_FIELD_NUMBER: _ClassVar[int]
     TOPOLOGY_ID_SET_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_LOCK_LEASED_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_LOCK_RELEASED_FIELD_NUMBER: _ClassVar[int]
     node_joined: NodeJoined
     node_left: NodeLeft
     volume_added: VolumeAdded
@@ -124,7 +152,9 @@ class Event(_message.Message):
     max_volume_id_advanced: MaxVolumeIdAdvanced
     collection_deleted: CollectionDeleted
     topology_id_set: TopologyIdSet
-    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ...) -> None: ...
+    admin_lock_leased: AdminLockLeased
+    admin_lock_released: AdminLockReleased
+    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ..., admin_lock_leased: _Optional[_Union[AdminLockLeased, _Mapping]] = ..., admin_lock_released: _Optional[_Union[AdminLockReleased, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
     __slots__ = ("events",)
@@ -133,9 +163,11 @@ class EventBatch(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
 
 class StateSnapshot(_message.Message):
-    __slots__ = ("version", "events")
+    __slots__ = ("version", "events", "event_index")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_INDEX_FIELD_NUMBER: _ClassVar[int]
     version: int
     events: _containers.RepeatedCompositeFieldContainer[Event]
-    def __init__(self, version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+    event_index: int
+    def __init__(self, version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., event_index: _Optional[int] = ...) -> None: ...
