@@ -60,6 +60,7 @@ from controlplane.master.errors import (
     VolumeServerFailed,
     WarmingUp,
 )
+from controlplane.master.event_hub import EventHub
 from controlplane.master.growth import Growth, volumes_per_growth
 from controlplane.master.raft import EventLog, RaftLog, commit
 from controlplane.master.reconcile import reconcile
@@ -156,6 +157,9 @@ class MasterCore:
             self._log, self._topology, self._growth, self._sequence, self._rng, self._limit
         )
         self._leader_term: int | None = None
+        # Control subscriptions (kelp.v1.Control, master_pb KeepConnected) follow the applied events.
+        self.hub = EventHub()
+        self._log.add_observer(self.hub)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -165,6 +169,7 @@ class MasterCore:
         for key in (self._config.jwt_signing_key, self._config.jwt_read_key):
             if key and len(key.encode()) < MIN_RECOMMENDED_KEY_BYTES:
                 log.warning("jwt key shorter than %d bytes: easier to guess", MIN_RECOMMENDED_KEY_BYTES)
+        self.hub.bind(asyncio.get_running_loop())
         await self._log.start()
         self._sync_leadership()
 
@@ -416,6 +421,11 @@ class MasterCore:
         if not locations:
             raise VolumeNotFound(vid)
         return locations
+
+    def snapshot(self) -> events_pb2.StateSnapshot:
+        """The replicated state as a snapshot, with the index of the last event folded into it."""
+        with self._log.lock:
+            return self._log.state.snapshot()
 
     def lookup_token(self, fid: str, read: bool = False) -> str:
         """JWT for `/dir/lookup?fileId=fid` (the read key when `read`), or "" when that key is unset."""

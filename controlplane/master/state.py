@@ -277,11 +277,13 @@ class MasterState:
             )
         return out
 
-    def to_bytes(self) -> bytes:
-        snap = events_pb2.StateSnapshot(
+    def snapshot(self) -> events_pb2.StateSnapshot:
+        return events_pb2.StateSnapshot(
             version=SNAPSHOT_VERSION, events=self.snapshot_events(), event_index=self.event_index
         )
-        data: bytes = snap.SerializeToString(deterministic=True)
+
+    def to_bytes(self) -> bytes:
+        data: bytes = self.snapshot().SerializeToString(deterministic=True)
         return data
 
     @classmethod
