@@ -120,8 +120,11 @@ class Flags:
 class FlagSet:
     """The flags of one subcommand, with its one-line summary for `kelp help`."""
 
-    def __init__(self, command: str, summary: str, *, example: str = "", allow_args: bool = False) -> None:
+    def __init__(self, command: str, summary: str, *, example: str = "", allow_args: bool = False,
+                 program: str = "kelp") -> None:
         self.command = command
+        # What a user types before the command in hints and usage ("kelp"; "" for shell commands).
+        self.invocation = f"{program} {command}".strip()
         self.summary = summary
         self.example = example
         self.allow_args = allow_args
@@ -133,7 +136,7 @@ class FlagSet:
     def add(self, flag: Flag) -> None:
         for name in (flag.name, *flag.aliases):
             if name in self._flags or name in self._by_alias:
-                raise ValueError(f"flag -{name} declared twice in kelp {self.command}")
+                raise ValueError(f"flag -{name} declared twice in {self.invocation}")
         _check_value(self.command, flag, flag.default)
         self._flags[flag.name] = flag
         for alias in flag.aliases:
@@ -221,7 +224,7 @@ class FlagSet:
         if guess is None:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             guess = close[0] if close else None
-        hint = f" (did you mean -{guess}?)" if guess else f" (see kelp {self.command} --help)"
+        hint = f" (did you mean -{guess}?)" if guess else f" (see {self.invocation} --help)"
         raise FlagError(self.command, f"unknown flag -{name}{hint}")
 
     def _unexpected(self, argv: Sequence[str], index: int) -> str:
@@ -231,12 +234,12 @@ class FlagSet:
             previous = argv[index - 1].lstrip("-")
             if previous in self._flags or previous in self._by_alias:
                 return f"{message} (a boolean flag takes its value after '=': -{previous}={arg})"
-        return f"{message} (flags start with '-'; see kelp {self.command} --help)"
+        return f"{message} (flags start with '-'; see {self.invocation} --help)"
 
     # -- help --------------------------------------------------------------------------------
 
     def usage(self) -> str:
-        lines = [f"Usage: kelp {self.command} [-flag=value ...]", f"  {self.summary}"]
+        lines = [f"Usage: {self.invocation} [-flag=value ...]", f"  {self.summary}"]
         if self.example:
             lines.append(f"Example: {self.example}")
         lines.append("")
