@@ -38,11 +38,13 @@ import functools
 import logging
 import random
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kelp_pb import events_pb2, master_pb2
 
-from controlplane.master import status
+from controlplane.master import admin_lock, status
+from controlplane.master.admin_lock import AdminLockHeld, AdminLockLost, AdminLockStatus
 from controlplane.master.assign import Assigner
 from controlplane.master.config import MasterConfig
 from controlplane.master.errors import (
@@ -65,6 +67,7 @@ from controlplane.master.growth import Growth, volumes_per_growth
 from controlplane.master.raft import EventLog, RaftLog, commit
 from controlplane.master.reconcile import reconcile
 from controlplane.master.sequence import Sequence
+from controlplane.master.state import MasterState
 from controlplane.master.token import MIN_RECOMMENDED_KEY_BYTES, sign_fid
 from controlplane.master.topology import Topology
 from controlplane.master.types import (
@@ -81,6 +84,9 @@ from controlplane.master.types import (
 from dataplane.volume.engine.types import Cookie, FileId, NeedleId, ReplicaPlacement, Ttl, VolumeId
 
 __all__ = [
+    "AdminLockHeld",
+    "AdminLockLost",
+    "AdminLockStatus",
     "AssignRequest",
     "AssignResult",
     "Clock",
@@ -106,6 +112,8 @@ __all__ = [
 
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 RUN_INTERVAL_SECONDS = 1.0  # leader duties cadence: liveness is judged in pulse-sized units
 
@@ -157,6 +165,8 @@ class MasterCore:
             self._log, self._topology, self._growth, self._sequence, self._rng, self._limit
         )
         self._leader_term: int | None = None
+        # Admin-lock grants on this leader are decided one at a time (each reads the last grant).
+        self._admin_lock_mutex = asyncio.Lock()
         # Control subscriptions (kelp.v1.Control, master_pb KeepConnected) follow the applied events.
         self.hub = EventHub()
         self._log.add_observer(self.hub)
@@ -503,6 +513,101 @@ class MasterCore:
     def leader(self) -> str | None:
         """The leader's HTTP "host:port" (self included), or None while no leader is known."""
         return self._http if self._sync_leadership() else self._log.leader()
+
+    def leader_with_grpc(self) -> str | None:
+        """The leader as SeaweedFS names masters, "host:port.grpcPort" (None while unknown)."""
+        leader = self.leader()
+        return f"{leader}.{self._grpc_port_of(leader)}" if leader is not None else None
+
+    def grpc_address_of(self, http_address: str) -> str:
+        """ "host:grpcPort" of a master named by its HTTP "host:port" (for forwarding calls)."""
+        return f"{http_address.rsplit(':', 1)[0]}:{self._grpc_port_of(http_address)}"
+
+    @property
+    def config(self) -> MasterConfig:
+        return self._config
+
+    def read_view(self, view: Callable[[MasterState, Topology], _T]) -> _T:
+        """`view(state, soft_state)` holding the log lock: adapters build wire views of the
+        topology this way. `view` must be quick and keep no reference to either argument.
+        The soft state (sizes, counts) is only filled on the leader."""
+        with self._log.lock:
+            return view(self._log.state, self._topology)
+
+    # -- the admin lock (leases are log events: see admin_lock.py) ------------------
+
+    async def lease_admin_lock(
+        self, name: str, client: str, previous_token: int, message: str
+    ) -> tuple[int, int]:
+        """Grant (previous_token 0, or the lock is free or lapsed) or renew (previous_token is
+        the current one) the named lock; returns (token, lock_ts_ns) once committed.
+        Raises AdminLockHeld (someone else holds it), NotLeader, AdminLockLost (a competing
+        grant landed first)."""
+        self._require_leader()
+        async with self._admin_lock_mutex:
+            with self._log.lock:
+                event = admin_lock.lease(
+                    self._log.state.admin_locks.get(name),
+                    lock_name=name,
+                    client_name=client,
+                    previous_token=previous_token,
+                    message=message,
+                    now_ns=_ns(self._clock.time()),
+                    term=self._log.term(),
+                )
+            await commit(self._log, [events_pb2.Event(admin_lock_leased=event)])
+            with self._log.lock:
+                granted = self._log.state.admin_locks.get(name)
+                if granted is None or granted.token != event.token:
+                    raise AdminLockLost(name, event.token, "a newer grant was committed first")
+        if previous_token != event.token:
+            log.info("admin lock granted name=%s client=%s token=%d", name, event.client_name, event.token)
+        return event.token, event.lock_ts_ns
+
+    async def release_admin_lock(self, name: str, token: int) -> None:
+        """Release the lock if `token` is the current grant's (otherwise nothing happens, as in
+        SeaweedFS: the caller no longer holds it). Raises NotLeader."""
+        self._require_leader()
+        async with self._admin_lock_mutex:
+            with self._log.lock:
+                lock = self._log.state.admin_locks.get(name)
+                if lock is None or not lock.held or lock.token != token:
+                    return
+            released = events_pb2.AdminLockReleased(lock_name=name, token=token)
+            await commit(self._log, [events_pb2.Event(admin_lock_released=released)])
+        log.info("admin lock released name=%s token=%d", name, token)
+
+    def admin_lock_status(self, name: str) -> AdminLockStatus:
+        """Who holds the lock, from the replicated state and this master's clock (any master)."""
+        with self._log.lock:
+            return admin_lock.status(self._log.state.admin_locks.get(name), _ns(self._clock.time()))
+
+    async def check_admin_token(self, name: str, token: int) -> None:
+        """Return only if this master leads and `token` is the current, unexpired grant; else
+        raise AdminLockLost. Leadership is proved by committing a no-op renewal (same token and
+        time) in this term, so a deposed leader that still believes it leads cannot pass."""
+        if not self._sync_leadership():
+            raise AdminLockLost(name, token, f"this master is not the leader ({self._log.leader()})")
+        async with self._admin_lock_mutex:
+            with self._log.lock:
+                lock = self._log.state.admin_locks.get(name)
+                admin_lock.check(lock, name, token, _ns(self._clock.time()))
+                assert lock is not None
+                barrier = events_pb2.AdminLockLeased(
+                    lock_name=name,
+                    token=lock.token,
+                    client_name=lock.client_name,
+                    lock_ts_ns=lock.lock_ts_ns,
+                    lease_ns=lock.lease_ns,
+                    message=lock.message,
+                    term=lock.term,
+                )
+            try:
+                await commit(self._log, [events_pb2.Event(admin_lock_leased=barrier)])
+            except NotLeader as err:
+                raise AdminLockLost(name, token, f"leadership lost: {err}") from err
+            with self._log.lock:
+                admin_lock.check(self._log.state.admin_locks.get(name), name, token, _ns(self._clock.time()))
 
 
 def _ns(seconds: float) -> int:

@@ -9,7 +9,12 @@ Folding rules (the invariants the rest of the master relies on):
   for a known node revives/updates it;
 - a volume exists while it has at least one replica; its collection exists while it has a volume;
 - the sequence ceiling and the max volume id only grow (relative reservations are computed
-  here, at apply time, so ranges are disjoint whatever the appender believed).
+  here, at apply time, so ranges are disjoint whatever the appender believed);
+- an admin lock's token only grows: AdminLockLeased with a higher token is a new grant, with the
+  current token a renewal of a held lock (never moving `lock_ts_ns` back), with a lower one
+  ignored (a grant a newer one already replaced); AdminLockReleased counts only with the current
+  token. A released lock keeps its token, so the next grant is above it. Expiry is not folded (it
+  needs a clock): readers compare `lock_ts_ns + lease_ns` with their own clock (`admin_lock.py`).
 
 Snapshot format: `kelp.v1.StateSnapshot` (version 1), the events that rebuild the state.
 
@@ -55,6 +60,20 @@ class Replica:
 
 
 @dataclass(slots=True)
+class AdminLock:
+    """The last grant of one named admin lock (`held` is False once released)."""
+
+    lock_name: str
+    token: int
+    client_name: str
+    lock_ts_ns: int  # leader's clock at grant or last renewal
+    lease_ns: int
+    message: str
+    term: int  # Raft term of the leader that granted or renewed it
+    held: bool = True
+
+
+@dataclass(slots=True)
 class VolumeRecord:
     volume_id: int
     collection: str
@@ -74,6 +93,7 @@ class MasterState:
         self.max_volume_id = 0
         self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
         self.topology_id = ""  # set once, by the first leader
+        self.admin_locks: dict[str, AdminLock] = {}  # by lock name
         self.revision = 0  # events applied by this process: lets readers cache derived views
         # Log position: the index of the last event folded in. Events are numbered 1, 2, ... in log
         # order, identically on every master (a snapshot carries it), so control subscribers can
@@ -87,6 +107,7 @@ class MasterState:
         self.max_volume_id = other.max_volume_id
         self.sequence_ceiling = other.sequence_ceiling
         self.topology_id = other.topology_id
+        self.admin_locks = other.admin_locks
         self.event_index = other.event_index
         self.revision += 1
 
@@ -117,6 +138,10 @@ class MasterState:
                 del self.volumes[vid]
         elif kind == "topology_id_set":
             self.topology_id = self.topology_id or event.topology_id_set.topology_id
+        elif kind == "admin_lock_leased":
+            self._admin_lock_leased(event.admin_lock_leased)
+        elif kind == "admin_lock_released":
+            self._admin_lock_released(event.admin_lock_released)
         # An unknown kind (a newer master's event) is skipped: it was a fact this version
         # cannot hold, and skipping keeps every master of this version folding alike.
         return None
@@ -180,6 +205,25 @@ class MasterState:
             return
         replica.read_only = e.read_only
         replica.full = e.full
+
+    def _admin_lock_leased(self, e: events_pb2.AdminLockLeased) -> None:
+        current = self.admin_locks.get(e.lock_name)
+        if current is None or e.token > current.token:
+            self.admin_locks[e.lock_name] = AdminLock(
+                e.lock_name, e.token, e.client_name, e.lock_ts_ns, e.lease_ns, e.message, e.term
+            )
+        elif e.token == current.token and current.held and e.lock_ts_ns >= current.lock_ts_ns:
+            # A renewal; one stamped earlier than the last (a late duplicate) never shortens it.
+            current.client_name = e.client_name
+            current.lock_ts_ns = e.lock_ts_ns
+            current.lease_ns = e.lease_ns
+            current.message = e.message
+            current.term = e.term
+
+    def _admin_lock_released(self, e: events_pb2.AdminLockReleased) -> None:
+        current = self.admin_locks.get(e.lock_name)
+        if current is not None and current.token == e.token:
+            current.held = False
 
     def _sequence_reserved(self, e: events_pb2.SequenceReserved) -> int | None:
         if e.count == 0:
@@ -275,6 +319,27 @@ class MasterState:
             out.append(
                 events_pb2.Event(topology_id_set=events_pb2.TopologyIdSet(topology_id=self.topology_id))
             )
+        for name in sorted(self.admin_locks):
+            lock = self.admin_locks[name]
+            out.append(
+                events_pb2.Event(
+                    admin_lock_leased=events_pb2.AdminLockLeased(
+                        lock_name=name,
+                        token=lock.token,
+                        client_name=lock.client_name,
+                        lock_ts_ns=lock.lock_ts_ns,
+                        lease_ns=lock.lease_ns,
+                        message=lock.message,
+                        term=lock.term,
+                    )
+                )
+            )
+            if not lock.held:
+                out.append(
+                    events_pb2.Event(
+                        admin_lock_released=events_pb2.AdminLockReleased(lock_name=name, token=lock.token)
+                    )
+                )
         return out
 
     def snapshot(self) -> events_pb2.StateSnapshot:
@@ -311,6 +376,7 @@ class MasterState:
             and self.max_volume_id == other.max_volume_id
             and self.sequence_ceiling == other.sequence_ceiling
             and self.topology_id == other.topology_id
+            and self.admin_locks == other.admin_locks
             and self.event_index == other.event_index
         )
 
