@@ -15,9 +15,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import grpc
-from kelp_pb import master_pb2_grpc
+from kelp_pb import control_pb2_grpc, master_pb2_grpc
 
 from controlplane.master.config import MasterConfig
+from controlplane.master.control_grpc_api import ControlServicer
 from controlplane.master.core import MasterCore
 from controlplane.master.grpc_api import MasterServicer
 from controlplane.master.http_api import MasterHttpApi
@@ -125,6 +126,7 @@ async def serve(config: MasterConfig) -> RunningMaster:
         await core.start()
         servicer = MasterServicer(core)
         master_pb2_grpc.add_MasterServicer_to_server(servicer, grpc_server)
+        control_pb2_grpc.add_ControlServicer_to_server(ControlServicer(core), grpc_server)
         await grpc_server.start()
         gate.target = MasterHttpApi(core, client).handle
         stopping = asyncio.Event()

@@ -1,10 +1,10 @@
-"""Volume id → server locations, asked of the masters over kelp.v1.Master/Lookup
-and kept in a small TTL cache.
+"""Volume id → server locations: from a control-event view while it is fresh, else asked of
+the masters over kelp.v1.Master/Lookup and kept in a small TTL cache.
 
-Any master answers lookups from the replicated state, so the locator tries the
-configured masters in turn. Concurrent lookups of one volume share one RPC.
-`update()` and `invalidate()` are the seam for control events (a subscriber keeps
-the cache fresh instead of waiting for the TTL).
+A `source` (a `ControlSubscriber`, control.py) answers first when it knows the volume and its
+stream is live; otherwise any master answers from the replicated state, so the locator tries the
+configured masters in turn. Concurrent lookups of one volume share one RPC. `update()` and
+`invalidate()` let the subscriber keep cached answers current instead of waiting for the TTL.
 
 Client code: imports kelp_pb, grpc and engine value types only; never server code
 (the master may import this package).
@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import grpc
 import grpc.aio
@@ -68,6 +69,11 @@ def locations_from_proto(msg: master_pb2.VolumeLocations) -> VolumeLocations:
     )
 
 
+class LocationSource(Protocol):
+    def fresh_locations(self, volume_id: int) -> VolumeLocations | None:
+        """Current locations, or None when the source cannot vouch for them (ask a master)."""
+
+
 class VolumeLocator:
     def __init__(
         self,
@@ -76,9 +82,11 @@ class VolumeLocator:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         rpc_timeout: float = DEFAULT_RPC_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        source: LocationSource | None = None,
     ) -> None:
         if not masters:
             raise ValueError("at least one master address is needed")
+        self.source = source  # asked before the cache and the masters (a control subscriber sets it)
         self._masters = [ServerAddress.parse(m) for m in masters]
         self._ttl = ttl_seconds
         self._timeout = rpc_timeout
@@ -117,8 +125,13 @@ class VolumeLocator:
 
     # -- lookups -------------------------------------------------------------
 
-    async def lookup(self, volume_id: int) -> VolumeLocations:
-        """Locations of `volume_id`; raises VolumeNotFound or MasterUnreachable."""
+    async def lookup(self, volume_id: int, *, use_source: bool = True) -> VolumeLocations:
+        """Locations of `volume_id`; raises VolumeNotFound or MasterUnreachable.
+        `use_source=False` skips the control-event view (to double-check it against a master)."""
+        if use_source and self.source is not None:
+            fresh = self.source.fresh_locations(volume_id)
+            if fresh is not None:
+                return fresh
         hit = self.cached(volume_id)
         if hit is not None:
             return hit
