@@ -18,6 +18,10 @@ from controlplane.master.core import MasterCore, MasterError, VolumeNotFound
 
 log = logging.getLogger(__name__)
 
+# The status detail a heartbeat stream ends with while no leader is known; volume servers retry
+# it at a short constant interval (dataplane/volume/heartbeat.py matches on it).
+NO_LEADER_YET = "no leader elected yet"
+
 
 class MasterServicer:
     """kelp.v1.Master; register with `master_pb2_grpc.add_MasterServicer_to_server`."""
@@ -44,7 +48,12 @@ class MasterServicer:
                     node_id = MasterCore.node_id(hb)
                     self._streams[node_id] = token
                     log.info("heartbeat stream opened node=%s peer=%s", node_id, context.peer())
-                await context.write(await self._core.heartbeat(hb))
+                reply = await self._core.heartbeat(hb)
+                if not reply.leader and not self._core.is_leader():
+                    # A follower that knows no leader (an election is under way): end the stream so
+                    # the server retries soon, rather than "connect" to a master that records nothing.
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, NO_LEADER_YET)
+                await context.write(reply)
         except MasterError as err:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(err))
         finally:

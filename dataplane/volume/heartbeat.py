@@ -32,6 +32,9 @@ DEFAULT_DATA_CENTER = "DefaultDataCenter"
 DEFAULT_RACK = "DefaultRack"
 FIRST_BACKOFF_SECONDS = 0.1
 DEFAULT_MAX_BACKOFF_SECONDS = 5.0
+ELECTION_RETRY_SECONDS = 0.15  # retry interval while masters report no leader
+# Must match controlplane.master.grpc_api.NO_LEADER_YET (dataplane may not import controlplane).
+NO_LEADER_YET = "no leader elected yet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,10 @@ class Heartbeat:
                 reason = f"leader moves in a circle, last to {moved.leader}"
             except grpc.aio.AioRpcError as err:
                 reason = f"{err.code().name} {err.details()}"
+                if err.code() == grpc.StatusCode.UNAVAILABLE and NO_LEADER_YET in (err.details() or ""):
+                    # An election is under way: it ends within a second or two, so keep retrying
+                    # at a short interval instead of backing off past the new leader's arrival.
+                    backoff = min(backoff, ELECTION_RETRY_SECONDS)
             except (ConnectionError, OSError, ValueError) as err:
                 reason = str(err)
             except Exception as err:  # a bug must not stop heartbeats for good: log it and retry

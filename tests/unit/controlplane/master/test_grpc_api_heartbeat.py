@@ -12,7 +12,7 @@ import grpc
 from kelp_pb import master_pb2, master_pb2_grpc
 
 from controlplane.master.core import Location, WarmingUp
-from controlplane.master.grpc_api import MasterServicer
+from controlplane.master.grpc_api import NO_LEADER_YET, MasterServicer
 from tests.unit.controlplane.master.test_http_api_support import FakeCore, run
 
 POLL_DEADLINE_SECONDS = 5.0
@@ -146,5 +146,19 @@ def test_lookup_answers_each_volume() -> None:
             )
             assert missing.volume_id == 4 and missing.error == "volume id 4 not found"
             assert not missing.locations
+
+    run(scenario())
+
+
+def test_a_follower_that_knows_no_leader_ends_the_stream_as_unavailable() -> None:
+    core = FakeCore()
+    core.leader_flag = False  # its heartbeat answer names no leader: an election is under way
+
+    async def scenario() -> None:
+        async with master(core) as (_, stub):
+            call = stub.Heartbeat()
+            await call.write(hb(8080))
+            assert await call.code() == grpc.StatusCode.UNAVAILABLE
+            assert NO_LEADER_YET in (await call.details() or "")
 
     run(scenario())
