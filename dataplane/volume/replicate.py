@@ -47,23 +47,24 @@ class Replicator:
         self.self_urls: frozenset[str] = frozenset()  # this server's url and public url, set once bound
 
     async def peers(self, volume_id: int, copy_count: int) -> tuple[Location, ...]:
-        """The other servers holding `volume_id`.
+        """The other servers holding `volume_id`: from the control-event view while it is live,
+        else from a master's lookup (cached).
 
-        With `copy_count` > 0 (the volume is local) the master must list at least that many
-        servers, or the write is refused rather than silently under-replicated. A short list
-        is asked again once, uncached, in case the cache predates a new replica.
+        With `copy_count` > 0 (the volume is local) at least that many servers must be listed,
+        or the write is refused rather than silently under-replicated. A short list is asked
+        again once of a master, uncached, in case the view or the cache predates a new replica.
         """
         found = await self._lookup(volume_id)
         if copy_count and len(found) < copy_count:
             self._locator.invalidate(volume_id)
-            found = await self._lookup(volume_id)
+            found = await self._lookup(volume_id, use_source=False)
             if len(found) < copy_count:
                 raise TooFewReplicas(volume_id, len(found), copy_count)
         return tuple(loc for loc in found if loc.url not in self.self_urls)
 
-    async def _lookup(self, volume_id: int) -> tuple[Location, ...]:
+    async def _lookup(self, volume_id: int, *, use_source: bool = True) -> tuple[Location, ...]:
         try:
-            return (await self._locator.lookup(volume_id)).locations
+            return (await self._locator.lookup(volume_id, use_source=use_source)).locations
         except ClientError as err:
             raise ReplicaLookupFailed(volume_id, str(err)) from err
 
@@ -116,7 +117,7 @@ class Replicator:
             raise ReplicationFailed(volume_id, failures)
 
     async def _send(self, peer: str, out: _Outgoing) -> str:
-        """"" on success, else why not."""
+        """ "" on success, else why not."""
         try:
             reply = await self._http.request(
                 out.method, peer, out.target, headers=out.headers, body=out.body, timeout=self._timeout

@@ -1,9 +1,11 @@
-"""The volume server process: the Store, its HTTP API, the VolumeAdmin gRPC service and
-the heartbeat to the masters, wired together.
+"""The volume server process: the Store, its HTTP API, the VolumeAdmin gRPC service,
+the heartbeat to the masters and the control-event subscription, wired together.
 
 `serve(config)` returns once both listeners are bound (port 0 picks free ports) with
-the bound ports; the heartbeat runs in a TaskGroup owned by the returned
-RunningVolumeServer until `stop()`.
+the bound ports; the heartbeat and the subscription run in a TaskGroup owned by the
+returned RunningVolumeServer until `stop()`. The subscription keeps a view of where
+volumes live; replication asks it for replica locations (the master's Lookup RPC is
+the fallback while the view is not live).
 
 Server-side wiring: imports the adapters and the engine; nothing imports this but ops/.
 """
@@ -20,6 +22,7 @@ import grpc.aio
 from kelp_pb import volume_pb2_grpc
 
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, GRPC_PORT_OFFSET
+from dataplane.client.control import ControlSubscriber
 from dataplane.client.lookup import VolumeLocator
 from dataplane.volume.config import VolumeServerConfig
 from dataplane.volume.engine.store import Store
@@ -56,6 +59,7 @@ class RunningVolumeServer:
     _grpc: grpc.aio.Server
     _locator: VolumeLocator
     _client: HttpClient
+    control: ControlSubscriber
     _background: asyncio.Task[None] | None = None
     _stopping: bool = field(default=False)
 
@@ -73,6 +77,7 @@ class RunningVolumeServer:
             await self._grpc.stop(GRPC_STOP_GRACE_SECONDS)
         finally:
             await self._client.close()
+            await self.control.close()
             await self._locator.close()
             await asyncio.to_thread(self.store.close)
             log.info("volume server stopped url=%s", self.url)
@@ -154,6 +159,9 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
         max_backoff_seconds=config.heartbeat_max_backoff_seconds,
         on_leader=locator.prefer_master,
     )
+    control = ControlSubscriber(
+        config.masters, f"volume {url}", locator=locator, on_leader=locator.prefer_master
+    )
     running = RunningVolumeServer(
         http_port=http.port,
         grpc_port=grpc_port,
@@ -165,16 +173,20 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
         _grpc=grpc_server,
         _locator=locator,
         _client=client,
+        control=control,
     )
-    running._background = asyncio.create_task(_supervise(heartbeat, store), name=f"volume-server-{url}")
+    running._background = asyncio.create_task(
+        _supervise(heartbeat, control, store), name=f"volume-server-{url}"
+    )
     log.info("volume server listening url=%s grpc_port=%d dirs=%s", url, grpc_port, ",".join(config.dirs))
     return running
 
 
-async def _supervise(heartbeat: Heartbeat, store: Store) -> None:
+async def _supervise(heartbeat: Heartbeat, control: ControlSubscriber, store: Store) -> None:
     """Owner of the server's background loops; cancelled by stop()."""
     async with asyncio.TaskGroup() as group:
         group.create_task(heartbeat.run(), name="heartbeat")
+        group.create_task(control.run(), name="control-events")
         group.create_task(_expire_volumes(store, heartbeat), name="ttl-expiry")
 
 
