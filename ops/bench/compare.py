@@ -6,6 +6,7 @@ one range: `kelp master` + `kelp volume` as two processes (`--kelp-mode separate
 for like with weed) or one `kelp server -dir=...` (`--kelp-mode server`). Then it alternates the
 workloads between them, run by run:
   * `kelp benchmark` 1 KiB (write, then read) and 64 KiB (write, then read), c=16;
+  * optionally the real `weed benchmark` client (`--weed-n`), as issue 3 asks;
   * optionally the reference wrk client /work/shared/bench/w1_blob_http.py (1 KiB PUT/GET on the
     volume server with pre-assigned ids; `--w1-large-n` adds its 64 KiB form with no assign phase),
     which needs `wrk` (`--install-wrk` apt-installs it).
@@ -118,6 +119,29 @@ class System:
             out[phase] = result
         return out
 
+    def weed_benchmark(self, n: int, size: int, conc: int, tag: str) -> dict[str, Any]:
+        """The real `weed benchmark` client (gRPC Assign + KeepConnected, HTTP writes and reads)
+        against this cluster's master; write and read phases with server CPU accounted."""
+        argv = [
+            WeedCluster.binary(),
+            "benchmark",
+            f"-master={self.cluster.master}",
+            f"-n={n}",
+            f"-size={size}",
+            f"-c={conc}",
+            f"-collection=weedbench{tag}",
+        ]
+        before = _cpu_seconds(self.pids)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=WORKLOAD_TIMEOUT_S)
+        used = _cpu_seconds(self.pids) - before
+        if proc.returncode != 0:
+            raise RuntimeError(f"weed benchmark exited {proc.returncode}: {proc.stderr[-2000:]}")
+        out = parse_weed_benchmark(proc.stdout)
+        done = sum(max(1, phase.get("completed", 0)) for phase in out.values())
+        for phase in out.values():
+            phase["server_cpu_us_per_req"] = round(used / max(1, done) * 1e6, 1)  # both phases together
+        return out
+
     def w1(self, workdir: Path, n: int, size: int, conc: int, assign_n: int | None = None) -> dict[str, Any]:
         script = REFERENCE_BENCH / "w1_blob_http.py"
         argv = [
@@ -162,6 +186,29 @@ def _systems(args: argparse.Namespace, workdir: Path) -> Iterator[list[System]]:
     finally:
         for system in started:
             system.cluster.stop()
+
+
+_WEED_FIELDS = {
+    "Requests per second:": "req_per_s",
+    "Failed requests:": "failed",
+    "Completed requests:": "completed",
+}
+
+
+def parse_weed_benchmark(stdout: str) -> dict[str, dict[str, Any]]:
+    """`weed benchmark`'s report: its "Writing" and "Randomly Reading" sections, each with
+    "Completed requests", "Failed requests" and "Requests per second"."""
+    out: dict[str, dict[str, Any]] = {}
+    phase = ""
+    for line in stdout.splitlines():
+        if "Writing Benchmark" in line:
+            phase = "write"
+        elif "Reading Benchmark" in line:
+            phase = "read"
+        for label, key in _WEED_FIELDS.items():
+            if phase and line.strip().startswith(label):
+                out.setdefault(phase, {})[key] = float(line.split(":", 1)[1].split()[0])
+    return out
 
 
 def _median(values: list[float]) -> float:
@@ -239,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c", type=int, default=16)
     ap.add_argument("--assign-batch", type=int, default=1, help="kelp benchmark -assignBatch")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--weed-n", type=int, default=0, help="files per weed benchmark run (0 skips)")
     ap.add_argument("--w1", action="store_true", help="also run the reference wrk client w1_blob_http.py")
     ap.add_argument("--w1-n", type=int, default=0, help="w1 1 KiB blobs per run (default: --n)")
     ap.add_argument(
@@ -282,6 +330,13 @@ def main(argv: list[str] | None = None) -> int:
                 lambda s, r: s.benchmark(
                     workdir, f"l{r}", args.large_n, args.large_size, args.c, args.assign_batch
                 ),
+            )
+        )
+    if args.weed_n:
+        workloads.append(
+            (
+                f"weed benchmark {args.size}B c={args.c}",
+                lambda s, r: s.weed_benchmark(args.weed_n, args.size, args.c, f"{r}"),
             )
         )
     if args.w1:
