@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import grpc
-from kelp_pb import control_pb2_grpc, master_pb2_grpc
+from kelp_pb import control_pb2_grpc, master_pb2_grpc, weed_master_pb2_grpc
 
 from controlplane.master.config import MasterConfig
 from controlplane.master.control_grpc_api import ControlServicer
@@ -23,6 +23,7 @@ from controlplane.master.core import MasterCore
 from controlplane.master.grpc_api import MasterServicer
 from controlplane.master.http_api import MasterHttpApi
 from controlplane.master.volume_admin_client import CHANNEL_OPTIONS, GrpcVolumeAdmin
+from controlplane.master.weed_grpc_api import WeedServicer
 from kelp_http import HttpClient, HttpServer, Request, Response, error_response, start_server
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class RunningMaster:
     _jobs: asyncio.Task[None]
     _stopping: asyncio.Event
     _stopped: bool = False
+    _weed: WeedServicer | None = None  # master_pb.Seaweed: its forwarding channels close on stop
 
     async def wait(self) -> None:
         """Return when the background jobs end by `stop()`; raise if one of them failed."""
@@ -92,6 +94,8 @@ class RunningMaster:
             await self.core.stop()
             await self._client.close()
             await self._admin.close()
+            if self._weed is not None:
+                await self._weed.close()
         log.info("master stopped http_port=%d grpc_port=%d", self.http_port, self.grpc_port)
 
 
@@ -127,6 +131,8 @@ async def serve(config: MasterConfig) -> RunningMaster:
         servicer = MasterServicer(core)
         master_pb2_grpc.add_MasterServicer_to_server(servicer, grpc_server)
         control_pb2_grpc.add_ControlServicer_to_server(ControlServicer(core), grpc_server)
+        weed = WeedServicer(core)
+        weed_master_pb2_grpc.add_SeaweedServicer_to_server(weed, grpc_server)
         await grpc_server.start()
         gate.target = MasterHttpApi(core, client).handle
         stopping = asyncio.Event()
@@ -143,5 +149,5 @@ async def serve(config: MasterConfig) -> RunningMaster:
         raise
     log.info("master ready http_port=%d grpc_port=%d mdir=%s", http.port, grpc_port, config.mdir)
     return RunningMaster(
-        http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs, stopping
+        http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs, stopping, _weed=weed
     )
