@@ -1,0 +1,59 @@
+"""`kelp shell`: the admin shell. `-c "cmd1; cmd2"` (or a script piped on stdin) runs the
+commands in order and stops at the first failure, exiting 1 after one line on stderr saying what
+failed; otherwise an interactive prompt with history and completion (ops.shell.repl).
+
+The shell finds the leader itself from any master in `-master` and follows it across failovers.
+
+Imports ops.shell and ops.cli.flags; grpc only through ops.shell.grpc_master_admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from ops.cli.flags import FlagSet, host_ports, parse_or_exit
+from ops.shell.env import ShellEnv
+from ops.shell.grpc_master_admin import GrpcMasterAdmin
+from ops.shell.master_pool import MasterPool
+from ops.shell.registry import Registry
+from ops.shell.repl import Repl
+from ops.shell.session import ExitRequested, Session
+
+SUMMARY = 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'
+DEFAULT_HISTORY = "~/.kelp_shell_history"
+
+
+def flag_set() -> FlagSet:
+    fs = FlagSet("shell", SUMMARY, example='kelp shell -master=m1:9333,m2:9333,m3:9333 -c "cluster.status"')
+    fs.strings("master", ["localhost:9333"], "masters to ask: any of the cluster (host:port[.grpcPort])",
+               check=host_ports)
+    fs.string("c", "", "commands to run, separated by ';' or newlines; stops at the first failure")
+    fs.string("history", DEFAULT_HISTORY, 'history file of the interactive prompt ("" keeps no history)')
+    return fs
+
+
+async def run_script(session: Session, script: str) -> bool:
+    """The script's commands; `exit` ends it successfully."""
+    try:
+        return await session.run_script(script)
+    except ExitRequested:
+        return True
+
+
+def main(argv: list[str]) -> int:
+    flags = parse_or_exit(flag_set(), argv)
+    script: str | None = flags.text("c") if flags.given("c") else None
+    if script is None and not sys.stdin.isatty():
+        script = sys.stdin.read()  # `echo cluster.status | kelp shell`, as weed shell takes it
+    registry = Registry.load()
+    with asyncio.Runner() as runner:
+        masters = MasterPool(flags.texts("master"), GrpcMasterAdmin)
+        session = Session(registry, ShellEnv(masters, sys.stdout), err=sys.stderr)
+        try:
+            if script is not None:
+                return 0 if runner.run(run_script(session, script)) else 1
+            Repl(session, runner.run, history_path=flags.text("history"), err=sys.stderr).loop()
+            return 0
+        finally:
+            runner.run(masters.close())

@@ -1,0 +1,77 @@
+"""The shell's seam to one master: the calls cluster.* commands make, and the values they return.
+
+`MasterAdmin` is a Protocol so commands and the leader-following `MasterPool` are tested with an
+in-memory fake; `grpc_master_admin.GrpcMasterAdmin` is the real one (kelp.v1.MasterAdmin).
+Every call raises `MasterGone` (no answer: try another master), `MasterNotLeader` (only the
+leader does this; carries its hint) or `MasterRefused` (an answer another master would repeat).
+Issue 6 grows this Protocol (volume lists, the admin lock) rather than adding a second client.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Role = Literal["leader", "follower", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One master in the Raft configuration, as the answering master sees it."""
+
+    address: str  # HTTP "host:port", the name operators use
+    raft_address: str  # "host:raftPort"
+    role: Role
+    healthy: bool
+    last_contact_seconds: float | None  # since the leader last heard from it; None if unknown
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyCounts:
+    """How much the cluster holds, from the replicated state."""
+
+    data_centers: int
+    racks: int
+    nodes: int  # volume servers
+    volumes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    """A master's view of the master cluster."""
+
+    answered_by: str  # HTTP "host:port" of the master that answered
+    is_leader: bool  # the answering master is the leader
+    leader: str  # the leader's HTTP "host:port" ("" while none is known)
+    term: int
+    event_index: int  # index of the last folded event, the same on every master
+    state_digest: str  # sha256 hex of the folded state: equal on masters that agree
+    commit_index: int  # Raft log indexes (they count pysyncobj's own entries too)
+    applied_index: int
+    max_volume_id: int
+    members: tuple[Member, ...]
+
+
+class MasterAdmin(Protocol):
+    """Calls to one master. `address` is its HTTP "host:port"."""
+
+    @property
+    def address(self) -> str: ...
+
+    async def cluster_status(self) -> ClusterStatus: ...
+
+    async def list_cluster_servers(self) -> tuple[Member, ...]: ...
+
+    async def topology_counts(self) -> TopologyCounts:
+        """Counts of the volume-server topology (the leader's is freshest)."""
+
+    async def add_server(self, address: str) -> tuple[Member, ...]:
+        """Leader only: make the master at HTTP `address` a voting member; the members after."""
+
+    async def remove_server(self, address: str) -> tuple[Member, ...]:
+        """Leader only: take the master at HTTP `address` out of the configuration; the members
+        after."""
+
+    async def close(self) -> None: ...
