@@ -89,7 +89,7 @@ class GrpcMasterAdmin:
         return members_of(reply.members)
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._channel.close(None)
 
     async def _call(self, call: Awaitable[_R]) -> _R:
         try:
