@@ -16,7 +16,8 @@ Thin over `MasterCore`. Where each call is answered:
   leader-only message with an empty url), then new/deleted volume ids as events are applied.
   A follower sends one VolumeLocation{leader} and ends the stream, so the client dials the leader;
   a leader that loses leadership does the same.
-- VolumeListStream answers UNIMPLEMENTED: the shell then calls VolumeList.
+- VolumeListStream: the leader streams the tree, then the volumes in batches; a follower answers
+  UNIMPLEMENTED, so the shell falls back to VolumeList (which the follower forwards).
 
 Leader addresses are SeaweedFS's "host:httpPort.grpcPort". Application errors of Assign go in
 `AssignResponse.error`; the others become gRPC statuses through `_STATUS`.
@@ -64,6 +65,8 @@ FORWARD_TIMEOUT_SECONDS = 30.0
 # How often an open KeepConnected stream checks that this master still leads; SeaweedFS checks
 # every 5 s; a failover takes about a second, so clients move on within about two.
 LEADER_CHECK_SECONDS = 1.0
+# Volumes per VolumeListStream message: ~100 bytes each, so messages stay around 100 KiB.
+VOLUME_LIST_BATCH = 1024
 
 # Errors that are gRPC statuses (the rest of MasterError: UNKNOWN, as Go's plain errors arrive).
 _STATUS: dict[type[Exception], grpc.StatusCode] = {
@@ -260,7 +263,15 @@ class WeedServicer:
         return await self._on_leader("VolumeList", request, context, local)
 
     async def VolumeListStream(self, request: wpb.VolumeListRequest, context: Context) -> None:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "VolumeListStream: use VolumeList")
+        """The tree without volumes first, then each disk's volumes in batches. Only the leader has
+        the sizes; a follower answers UNIMPLEMENTED, so the shell falls back to VolumeList, which
+        it forwards."""
+        if not self._core.is_leader():
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "VolumeListStream: use VolumeList")
+        limit_mb = self._core.config.volume_size_limit_mb
+        listing = self._core.read_view(lambda state, soft: weed_topology.volume_list(state, soft, limit_mb))
+        for message in weed_topology.stream_messages(listing, VOLUME_LIST_BATCH):
+            await context.write(message)
 
     async def GetAdminLockStatus(
         self, request: wpb.GetAdminLockStatusRequest, context: Context

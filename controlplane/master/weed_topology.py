@@ -12,12 +12,15 @@ caller holds the log's lock (`MasterCore.read_view`). Shapes follow the real mas
 Only live data nodes appear (a dead node has no replicas in the state). A node's free slots
 (`max_volume_count`) belong to its own disk type; volumes of another type on it count without slots.
 
+`stream_messages` splits a VolumeList answer into VolumeListStream messages: first the tree with
+every counter but no volumes, then batches of one disk's volumes naming where they belong.
+
 Must not import grpc, pysyncobj or kelp_http.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from kelp_pb import weed_master_pb2 as wpb
 
@@ -127,3 +130,30 @@ def volume_list(state: MasterState, topology: Topology, volume_size_limit_mb: in
     return wpb.VolumeListResponse(
         topology_info=topology_info(state, topology), volume_size_limit_mb=volume_size_limit_mb
     )
+
+
+def stream_messages(listing: wpb.VolumeListResponse, batch: int) -> Iterator[wpb.VolumeListStreamResponse]:
+    """VolumeListStream messages for `listing`: the header (the tree without volume lists), then up
+    to `batch` volumes of one data node's disk per message."""
+    header = wpb.VolumeListResponse()
+    header.CopyFrom(listing)
+    batches: list[wpb.VolumeListStreamResponse] = []
+    for dc in header.topology_info.data_center_infos:
+        for rack in dc.rack_infos:
+            for node in rack.data_node_infos:
+                for key in sorted(node.diskInfos):
+                    disk = node.diskInfos[key]
+                    volumes = list(disk.volume_infos)
+                    del disk.volume_infos[:]
+                    for at in range(0, len(volumes), batch):
+                        batches.append(
+                            wpb.VolumeListStreamResponse(
+                                data_center=dc.id,
+                                rack=rack.id,
+                                data_node=node.id,
+                                disk_type=key,
+                                volume_infos=volumes[at : at + batch],
+                            )
+                        )
+    yield wpb.VolumeListStreamResponse(header=header)
+    yield from batches

@@ -127,9 +127,23 @@ def test_configuration_collections_and_volume_list() -> None:
             ]
             assert nodes == ["10.0.0.1:8080", "10.0.0.2:8080"]
             assert listing.topology_info.diskInfos[""].volume_count == 14  # 7 per collection
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await m.stub.VolumeListStream(wpb.VolumeListRequest()).read()
-            assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            # The stream: the tree without volumes, then batches naming their disk; put back together
+            # it is the VolumeList answer.
+            messages = [msg async for msg in m.stub.VolumeListStream(wpb.VolumeListRequest())]
+            rebuilt = messages[0].header
+            assert (
+                not rebuilt.topology_info.data_center_infos[0]
+                .rack_infos[0]
+                .data_node_infos[0]
+                .diskInfos[""]
+                .volume_infos
+            )
+            for batch in messages[1:]:
+                (dc,) = [d for d in rebuilt.topology_info.data_center_infos if d.id == batch.data_center]
+                (rack,) = [r for r in dc.rack_infos if r.id == batch.rack]
+                (node,) = [n for n in rack.data_node_infos if n.id == batch.data_node]
+                node.diskInfos[batch.disk_type].volume_infos.extend(batch.volume_infos)
+            assert rebuilt == listing
             volume_servers = await m.stub.ListClusterNodes(
                 wpb.ListClusterNodesRequest(client_type="volumeServer")
             )
@@ -257,6 +271,9 @@ def test_a_follower_without_a_leader_answers_unavailable() -> None:
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await m.stub.Assign(wpb.AssignRequest())
             assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await m.stub.VolumeListStream(wpb.VolumeListRequest()).read()
+            assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the shell falls back to VolumeList
             lookup = await m.stub.LookupVolume(wpb.LookupVolumeRequest(volume_or_file_ids=["1"]))
             assert "not found" in lookup.volume_id_locations[0].error  # reads still answer
 

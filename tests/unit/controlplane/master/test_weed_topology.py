@@ -97,3 +97,26 @@ def test_an_empty_cluster_is_a_bare_topology() -> None:
     core = topology_of([])
     topo = core.read_view(lambda s, t: weed_topology.topology_info(s, t))
     assert (topo.id, list(topo.data_center_infos), dict(topo.diskInfos)) == ("topo", [], {})
+
+
+def test_the_stream_form_is_a_bare_tree_then_batches_of_one_disk() -> None:
+    core = topology_of(servers())
+    listing = core.read_view(lambda s, t: weed_topology.volume_list(s, t, 100))
+    messages = list(weed_topology.stream_messages(listing, batch=1))
+    header = messages[0].header
+    assert header.volume_size_limit_mb == 100
+    assert header.topology_info.diskInfos[""].volume_count == 2  # counters stay in the header
+    node = header.topology_info.data_center_infos[0].rack_infos[0].data_node_infos[0]
+    assert not node.diskInfos[""].volume_infos
+    batches = [
+        (m.data_center, m.rack, m.data_node, m.disk_type, [v.id for v in m.volume_infos])
+        for m in messages[1:]
+    ]
+    assert batches == [
+        ("DefaultDataCenter", "DefaultRack", "10.0.0.1:8080", "", [1]),
+        ("DefaultDataCenter", "DefaultRack", "10.0.0.1:8080", "", [2]),
+        ("dc2", "r9", "10.0.0.2:8080", "ssd", [3]),
+    ]
+    assert (
+        listing.topology_info.data_center_infos[0].rack_infos[0].data_node_infos[0].diskInfos[""].volume_infos
+    )
