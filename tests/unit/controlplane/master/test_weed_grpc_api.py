@@ -35,9 +35,9 @@ class Master:
 
 @asynccontextmanager
 async def master(
-    servers: list[FakeServer], *, leading: bool = True, leader: str | None = None
+    servers: list[FakeServer], *, leading: bool = True, leader: str | None = None, **config: object
 ) -> AsyncIterator[Master]:
-    core, admin, event_log, _ = make_core(servers)
+    core, admin, event_log, _ = make_core(servers, **config)
     event_log.leading = leading
     event_log.leader_address = leader
     await core.start()
@@ -100,6 +100,20 @@ def test_lookup_echoes_every_requested_string() -> None:
             assert got[vid].locations[0].url == got[fid].locations[0].url != ""
             assert got[vid].error == "" and got[fid].auth == ""  # no JWT key configured
             assert "not found" in got["999"].error and "unknown volume id" in got["x7"].error
+
+    run(scenario())
+
+
+def test_lookup_of_a_file_id_carries_its_jwt_when_signing_is_on() -> None:
+    async def scenario() -> None:
+        async with master(fleet(), jwt_signing_key="k" * 32) as m:
+            await beat(m)
+            fid = (await m.stub.Assign(wpb.AssignRequest())).fid
+            vid = fid.split(",")[0]
+            reply = await m.stub.LookupVolume(wpb.LookupVolumeRequest(volume_or_file_ids=[fid, vid]))
+            by_id = {e.volume_or_file_id: e.auth for e in reply.volume_id_locations}
+            assert by_id[fid].count(".") == 2  # a JWT
+            assert by_id[vid] == ""  # a bare volume id names no file to sign
 
     run(scenario())
 
