@@ -37,4 +37,6 @@ class MasterConfig:
     jwt_read_expires_after_seconds: int = 60
     sequence_batch: int = 10_000  # keys reserved per SequenceReserved event
     raft_tick_seconds: float = 0.01  # pysyncobj tick; a lone master commits in about one tick
+    raft_journal_fsync: bool = False  # -raft.journalFsync: fsync Raft entries and votes (power-loss safe)
+    raft_join: bool = False  # -raft.join: an empty -mdir waits to be added (cluster.raft.add)
     assign_growth_wait_seconds: float = 5.0  # an assign that triggers growth waits this long for it

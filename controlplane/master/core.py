@@ -64,7 +64,7 @@ from controlplane.master.errors import (
 )
 from controlplane.master.event_hub import EventHub
 from controlplane.master.growth import Growth, volumes_per_growth
-from controlplane.master.raft import EventLog, RaftLog, commit
+from controlplane.master.raft import EventLog, LogStatus, RaftLog, commit
 from controlplane.master.reconcile import reconcile
 from controlplane.master.sequence import Sequence
 from controlplane.master.state import MasterState
@@ -153,6 +153,8 @@ class MasterCore:
             raft_port=config.raft_port,
             bind_ip=config.bind_ip,
             tick_seconds=config.raft_tick_seconds,
+            journal_fsync=config.raft_journal_fsync,
+            join=config.raft_join,
         )
         self._limit = config.volume_size_limit_mb * 1024 * 1024
         self._dead_after = config.dead_node_after_seconds or 3 * config.pulse_seconds + 5
@@ -233,6 +235,11 @@ class MasterCore:
     def _sync_leadership(self) -> bool:
         """Notice a change of leadership (checked at every entry point, no callback thread)."""
         leading = self._log.is_leader()
+        if not leading and self._leader_term is not None and self._log.term() == self._leader_term:
+            # The lease lapsed within our own term (a majority was silent for a moment): not
+            # serving now, but no one else can lead in this term, so soft state and key ranges
+            # stay (raft_replica.py); a new term resets them below.
+            return False
         term = self._log.term() if leading else None
         if term != self._leader_term:
             if term is not None:
@@ -469,13 +476,39 @@ class MasterCore:
         Peers (other masters) only when there are any, MaxVolumeId."""
         with self._log.lock:
             max_vid = self._log.state.max_volume_id
-        return status.cluster_status(
+        raft = self._log.status()
+        out = status.cluster_status(
             is_leader=self.is_leader(),
             leader=self.leader(),
-            peers=[p for p in self._config.peers if p != self._http],
+            peers=[p for p in raft.members if p != self._http] if len(raft.members) > 1 else [],
             max_volume_id=max_vid,
             grpc_port_of=self._grpc_port_of,
         )
+        event_index, digest = self.state_digest()
+        out.update(status.raft_fields(raft, event_index, digest))
+        return out
+
+    @property
+    def address(self) -> str:
+        """This master's advertised HTTP "host:port" (its id in the Raft group)."""
+        return self._http
+
+    def state_digest(self) -> tuple[int, str]:
+        """(event index, sha256 hex of the folded state), taken together under the lock."""
+        with self._log.lock:
+            return self._log.state.event_index, status.state_digest(self._log.state)
+
+    def raft_status(self) -> LogStatus:
+        """The Raft group as this master sees it (term, indexes, members)."""
+        return self._log.status()
+
+    async def add_master(self, address: str) -> None:
+        """Add a master to the Raft group (leader only: NotLeader; MembershipChangeFailed)."""
+        await self._log.add_member(address)
+
+    async def remove_master(self, address: str) -> None:
+        """Remove a master from the Raft group (leader only: NotLeader; MembershipChangeFailed)."""
+        await self._log.remove_member(address)
 
     def collection_info(self, name: str, detail: bool = False) -> dict[str, Any] | list[dict[str, Any]]:
         """`/collection/info` JSON (§3.9); a list of per-layout objects with `detail`.

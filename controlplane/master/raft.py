@@ -46,9 +46,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kelp_pb import events_pb2
-from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
+from pysyncobj import FAIL_REASON, SyncObjConf
 
+from controlplane.master import raft_membership
 from controlplane.master.errors import NotLeader
+from controlplane.master.raft_replica import KelpReplica
 from controlplane.master.state import MasterState
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,17 @@ def _free_port(host: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """One master of the Raft group as the answering master sees it."""
+
+    address: str  # HTTP "host:port"
+    raft_address: str  # "host:raftport"
+    role: str  # "leader" | "follower" | "unknown"
+    healthy: bool  # connected to the answering master (self: True)
+    last_contact_seconds: float | None  # None: never heard, or not tracked here
+
+
+@dataclass(frozen=True, slots=True)
 class LogStatus:
     is_leader: bool
     leader: str | None  # leader's HTTP "host:port"
@@ -98,6 +111,7 @@ class LogStatus:
     commit_index: int
     applied_index: int
     members: tuple[str, ...]  # HTTP "host:port" of every master, self included
+    member_status: tuple[MemberStatus, ...] = ()
 
 
 class AppliedObserver(Protocol):
@@ -141,6 +155,14 @@ class EventLog(Protocol):
         ...
 
     def status(self) -> LogStatus: ...
+
+    async def add_member(self, address: str) -> None:
+        """Add a master by HTTP "host:port" (leader only)."""
+        ...
+
+    async def remove_member(self, address: str) -> None:
+        """Remove a master by HTTP "host:port" (leader only)."""
+        ...
 
 
 async def commit(
@@ -196,31 +218,6 @@ class _Batcher:
         self._submit(batch.SerializeToString(), on_done)
 
 
-class _Replica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
-    """pysyncobj's state machine: one replicated method folding an EventBatch."""
-
-    def __init__(
-        self,
-        self_addr: str,
-        partners: list[str],
-        conf: SyncObjConf,
-        state: MasterState,
-        lock: threading.RLock,
-        observers: Sequence[AppliedObserver],
-    ) -> None:
-        # Set before SyncObj.__init__, which starts the tick thread that calls apply_batch.
-        self.kelp_state = state
-        self.kelp_lock = lock
-        self.kelp_observers = observers
-        super().__init__(self_addr, partners, conf)
-
-    @replicated  # type: ignore[untyped-decorator]  # pysyncobj is untyped
-    def apply_batch(self, data: bytes) -> list[int | None]:
-        batch = events_pb2.EventBatch.FromString(data)
-        with self.kelp_lock:
-            return _fold(self.kelp_state, batch.events, self.kelp_observers)
-
-
 def _fold(
     state: MasterState, events: Sequence[events_pb2.Event], observers: Sequence[AppliedObserver]
 ) -> list[int | None]:
@@ -229,6 +226,31 @@ def _fold(
     for observer in observers:
         observer.applied(events, state.event_index)
     return results
+
+
+class MembershipChangeFailed(Exception):
+    """RaftAddServer/RaftRemoveServer did not take effect (`reason` says why)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"membership change for {address} failed: {reason}")
+        self.address = address
+        self.reason = reason
+
+
+# Multi-master timing. Elections start 0.4-1.0 s after the leader falls silent; the lease
+# (raft_replica.py) is 0.8 x the minimum; a leader that a majority has not answered for
+# `leaderFallbackTimeout` becomes a follower in pysyncobj too; a lost connection to another
+# master is retried every `connectionRetryTime` (pysyncobj's default, 5 s, would delay a
+# restarted master's return by up to that).
+CLUSTER_TIMING = {
+    "raftMinTimeout": 0.4,
+    "raftMaxTimeout": 1.0,
+    "appendEntriesPeriod": 0.1,
+    "leaderFallbackTimeout": 0.4,
+    "connectionRetryTime": 0.5,
+}
+# How long a membership change may take before the caller is told it failed.
+MEMBERSHIP_TIMEOUT_SECONDS = 10.0
 
 
 class RaftLog:
@@ -243,13 +265,17 @@ class RaftLog:
         raft_port: int = 0,
         bind_ip: str = "",
         tick_seconds: float = 0.01,
+        journal_fsync: bool = False,
+        join: bool = False,
     ) -> None:
-        """`http_address` is this master's advertised HTTP "host:port"; `peers` every master's."""
+        """`http_address` is this master's advertised HTTP "host:port"; `peers` every master's.
+        `join`: an empty `-mdir` waits to be added to a running cluster (raft_membership.py)."""
         self.state = MasterState()
         self.lock = threading.RLock()
         self._observers: list[AppliedObserver] = []
         self._mdir = mdir
         self._http = http_address
+        self._peers = tuple(peers)
         host, http_port = http_address.rsplit(":", 1)
         self._single = not [p for p in peers if p != http_address]
         port = raft_port_for(int(http_port), raft_port)
@@ -258,13 +284,11 @@ class RaftLog:
         self._raft_addr = f"{host}:{port}"
         # HTTP address of each master by Raft address, to name the leader to clients.
         self._http_by_raft = {self._raft_addr: http_address}
-        for peer in peers:
-            if peer != http_address:
-                phost, pport = peer.rsplit(":", 1)
-                self._http_by_raft[f"{phost}:{raft_port_for(int(pport))}"] = peer
         self._bind_ip = bind_ip
         self._tick = tick_seconds
-        self._replica: _Replica | None = None
+        self._journal_fsync = journal_fsync
+        self._join = join
+        self._replica: KelpReplica | None = None
         self._batcher = _Batcher(self._submit)
 
     @property
@@ -277,7 +301,10 @@ class RaftLog:
     def _conf(self) -> SyncObjConf:
         os.makedirs(self._mdir, exist_ok=True)
         bind = f"{self._bind_ip}:{self._raft_addr.rsplit(':', 1)[1]}" if self._bind_ip else None
-        election = {"raftMinTimeout": 0.1, "raftMaxTimeout": 0.2} if self._single else {}
+        timing: dict[str, float] = {"raftMinTimeout": 0.1, "raftMaxTimeout": 0.2} if self._single else {
+            **CLUSTER_TIMING
+        }
+        timing.setdefault("appendEntriesPeriod", 0.03)
         return SyncObjConf(
             journalFile=os.path.join(self._mdir, JOURNAL_NAME),
             fullDumpFile=os.path.join(self._mdir, SNAPSHOT_NAME),
@@ -288,12 +315,34 @@ class RaftLog:
             # the next tick: commit latency is then one tick, not two.
             appendEntriesUseBatch=False,
             autoTickPeriod=self._tick,
-            appendEntriesPeriod=0.03 if self._single else 0.1,
             bindAddress=bind,
             maxBindRetries=25,
             bindRetryTime=0.2,
-            **election,
+            **timing,
         )
+
+    # -- addresses -----------------------------------------------------------------------
+
+    def _raft_of(self, http: str) -> str:
+        if http == self._http:
+            return self._raft_addr
+        host, port = http.rsplit(":", 1)
+        return f"{host}:{raft_port_for(int(port))}"
+
+    def _http_of(self, raft: str) -> str:
+        known = self._http_by_raft.get(raft)
+        if known is not None:
+            return known
+        host, port = raft.rsplit(":", 1)
+        return f"{host}:{int(port) - RAFT_PORT_OFFSET}"
+
+    def _record_members(self, raft_ids: frozenset[str]) -> None:
+        """An applied membership change (tick thread): remember it in -mdir."""
+        members = sorted({self._http_of(r) for r in raft_ids} | {self._http})
+        for member in members:
+            self._http_by_raft.setdefault(self._raft_of(member), member)
+        raft_membership.save(self._mdir, self._http, members)
+        log.info("raft membership changed members=%s", ",".join(members))
 
     # -- snapshots (called on pysyncobj's thread) --------------------------------
 
@@ -324,18 +373,41 @@ class RaftLog:
 
     # -- lifecycle -----------------------------------------------------------------
 
+    def _fold_entry(self, data: bytes) -> list[int | None]:
+        batch = events_pb2.EventBatch.FromString(data)
+        with self.lock:
+            return _fold(self.state, batch.events, self._observers)
+
     async def start(self) -> None:
-        partners = [raft for raft in self._http_by_raft if raft != self._raft_addr]
+        """Open the journal and snapshot in `mdir` and join the group. Raises
+        raft_membership.MembershipConflict when `mdir` belongs to another cluster identity."""
+        fresh = not raft_membership.has_state(self._mdir)
+        membership = await asyncio.to_thread(
+            raft_membership.resolve, self._mdir, self._http, () if self._single else self._peers
+        )
+        for member in membership.members:
+            self._http_by_raft.setdefault(self._raft_of(member), member)
+        partners = [self._raft_of(m) for m in membership.members if m != self._http]
         conf = self._conf()
         self._replica = await asyncio.to_thread(
-            _Replica, self._raft_addr, partners, conf, self.state, self.lock, self._observers
+            KelpReplica,
+            self._raft_addr,
+            partners,
+            conf,
+            self._fold_entry,
+            journal_fsync=self._journal_fsync,
+            joining=self._join and fresh,
+            on_members=None if self._single else self._record_members,
         )
         replica = self._replica
         await asyncio.to_thread(replica.waitBinded)
         if not self._single:
+            log.info("raft started mdir=%s raft=%s members=%s joining=%s fsync=%s", self._mdir,
+                     self._raft_addr, ",".join(membership.members), self._join and fresh,
+                     self._journal_fsync)
             return
         deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_SECONDS
-        while not (replica._isLeader() and replica.isReady()):
+        while not (replica.serving() and replica.isReady()):
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"raft log in {self._mdir} not ready in {READY_TIMEOUT_SECONDS} s")
             await asyncio.sleep(0.01)  # polling pysyncobj's thread; no event to wait on
@@ -349,7 +421,9 @@ class RaftLog:
     # -- queries -------------------------------------------------------------------
 
     def is_leader(self) -> bool:
-        return self._replica is not None and bool(self._replica._isLeader())
+        """Leader holding its lease (raft_replica.py): False on a leader cut off from the
+        majority before any other master can be elected."""
+        return self._replica is not None and self._replica.serving()
 
     def leader(self) -> str | None:
         if self._replica is None:
@@ -357,25 +431,100 @@ class RaftLog:
         node = self._replica._getLeader()
         if node is None:
             return None
-        addr = str(node.address)
-        if addr in self._http_by_raft:
-            return self._http_by_raft[addr]
-        host, port = addr.rsplit(":", 1)
-        return f"{host}:{int(port) - RAFT_PORT_OFFSET}"
+        return self._http_of(str(node.address))
 
     def term(self) -> int:
         return int(self._replica.raftCurrentTerm) if self._replica is not None else 0
 
+    def members(self) -> list[MemberStatus]:
+        """Every member as this master sees it, self included, sorted by HTTP address."""
+        r = self._replica
+        if r is None:
+            return []
+        leader = r._getLeader()
+        leader_id = None if leader is None else str(leader.id)
+        out = [MemberStatus(self._http, self._raft_addr,
+                            "leader" if r._isLeader() else ("follower" if leader_id else "unknown"),
+                            True, 0.0)]
+        for node in r.otherNodes:
+            node_id = str(node.id)
+            role = "leader" if node_id == leader_id else ("follower" if leader_id else "unknown")
+            out.append(MemberStatus(self._http_of(node_id), node_id, role,
+                                    bool(r.isNodeConnected(node)), r.last_contact(node_id)))
+        return sorted(out, key=lambda m: m.address)
+
     def status(self) -> LogStatus:
         r = self._replica
+        members = self.members()
         return LogStatus(
             is_leader=self.is_leader(),
             leader=self.leader(),
             term=self.term(),
             commit_index=int(r.raftCommitIndex) if r is not None else 0,
             applied_index=int(r.raftLastApplied) if r is not None else 0,
-            members=tuple(sorted(self._http_by_raft.values())),
+            members=tuple(m.address for m in members) or (self._http,),
+            member_status=tuple(members),
         )
+
+    # -- membership (leader only) ------------------------------------------------------
+
+    async def _membership_call(self, address: str, start: Any) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+
+        def settle(error: int) -> None:
+            if not fut.done():
+                fut.set_result(error)
+
+        def callback(result: Any, error: int) -> None:
+            with contextlib.suppress(RuntimeError):  # loop closed at shutdown
+                loop.call_soon_threadsafe(settle, error)
+
+        start(callback)
+        try:
+            error = await asyncio.wait_for(fut, MEMBERSHIP_TIMEOUT_SECONDS)
+        except TimeoutError as err:
+            raise MembershipChangeFailed(address, "not committed in time") from err
+        if error != FAIL_REASON.SUCCESS:
+            if error in (FAIL_REASON.NOT_LEADER, FAIL_REASON.MISSING_LEADER, FAIL_REASON.LEADER_CHANGED):
+                raise NotLeader(self.leader(), _FAILURES.get(error, str(error)))
+            reason = _FAILURES.get(error, f"raft error {error}")
+            if error == FAIL_REASON.REQUEST_DENIED:
+                reason = "another membership change is in progress, or the leader is not ready yet"
+            raise MembershipChangeFailed(address, reason)
+
+    async def add_member(self, address: str) -> None:
+        """Add the master whose HTTP address is `address` (its Raft port by the convention).
+        Leader only (NotLeader otherwise); returns once the change is committed."""
+        replica = self._require_serving()
+        raft = self._raft_of(address)
+        if raft in {str(n.id) for n in replica.otherNodes} or address == self._http:
+            return
+        self._http_by_raft[raft] = address
+        await self._membership_call(address, lambda cb: replica.addNodeToCluster(raft, callback=cb))
+        log.info("raft member added address=%s raft=%s", address, raft)
+
+    async def remove_member(self, address: str) -> None:
+        """Remove a master. Removing this (the leader) master first hands leadership to the
+        most caught-up follower and raises NotLeader naming it, so the caller retries there."""
+        replica = self._require_serving()
+        if address == self._http:
+            await self._membership_call(address, lambda cb: replica.kelp_transfer(None, cb))
+            deadline = asyncio.get_running_loop().time() + MEMBERSHIP_TIMEOUT_SECONDS
+            while (self.leader() in (None, self._http)) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)  # polling pysyncobj's thread for the new leader
+            raise NotLeader(self.leader(), "leadership handed over to remove this master")
+        raft = self._raft_of(address)
+        if raft not in {str(n.id) for n in replica.otherNodes}:
+            return
+        await self._membership_call(address, lambda cb: replica.removeNodeFromCluster(raft, callback=cb))
+        log.info("raft member removed address=%s raft=%s", address, raft)
+
+    def _require_serving(self) -> KelpReplica:
+        replica = self._replica
+        if replica is None or not replica.serving():
+            raise NotLeader(self.leader())
+        return replica
 
     # -- appends -------------------------------------------------------------------
 
@@ -434,7 +583,18 @@ class MemoryLog:
 
     def status(self) -> LogStatus:
         n = len(self.entries)
-        return LogStatus(self.leading, self.leader_address, self.current_term, n, n, ())
+        me = self.leader_address or "127.0.0.1:9333"
+        member = MemberStatus(me, f"{me.rsplit(':', 1)[0]}:{raft_port_for(int(me.rsplit(':', 1)[1]))}",
+                              "leader" if self.leading else "unknown", True, 0.0)
+        return LogStatus(self.leading, self.leader_address, self.current_term, n, n, (me,), (member,))
+
+    async def add_member(self, address: str) -> None:
+        if not self.leading:
+            raise NotLeader(self.leader_address)
+        raise MembershipChangeFailed(address, "the in-memory log has no other members")
+
+    async def remove_member(self, address: str) -> None:
+        await self.add_member(address)
 
     def append(self, events: Sequence[events_pb2.Event]) -> asyncio.Future[list[int | None]]:
         if not self.leading:

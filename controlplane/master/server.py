@@ -15,8 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import grpc
-from kelp_pb import control_pb2_grpc, master_pb2_grpc, weed_master_pb2_grpc
+from kelp_pb import control_pb2_grpc, master_admin_pb2_grpc, master_pb2_grpc, weed_master_pb2_grpc
 
+from controlplane.master.admin_grpc_api import MasterAdminServicer
 from controlplane.master.config import MasterConfig
 from controlplane.master.control_grpc_api import ControlServicer
 from controlplane.master.core import MasterCore
@@ -130,6 +131,7 @@ async def serve(config: MasterConfig) -> RunningMaster:
         await core.start()
         servicer = MasterServicer(core)
         master_pb2_grpc.add_MasterServicer_to_server(servicer, grpc_server)
+        master_admin_pb2_grpc.add_MasterAdminServicer_to_server(MasterAdminServicer(core), grpc_server)
         control_pb2_grpc.add_ControlServicer_to_server(ControlServicer(core), grpc_server)
         weed = WeedServicer(core)
         weed_master_pb2_grpc.add_SeaweedServicer_to_server(weed, grpc_server)

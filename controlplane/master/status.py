@@ -7,9 +7,10 @@ holds the log's lock. Must not import grpc, kelp_http or pysyncobj.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from controlplane.master.state import DataNode, MasterState, VolumeRecord
 from controlplane.master.topology import Topology
@@ -171,6 +172,69 @@ def cluster_status(
     if max_volume_id:
         out["MaxVolumeId"] = max_volume_id
     return out
+
+
+class MemberView(Protocol):
+    """What `raft_fields` reads of a member (raft.MemberStatus)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def raft_address(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    @property
+    def last_contact_seconds(self) -> float | None: ...
+
+
+class RaftView(Protocol):
+    """What `raft_fields` reads of the log's status (raft.LogStatus)."""
+
+    @property
+    def term(self) -> int: ...
+
+    @property
+    def commit_index(self) -> int: ...
+
+    @property
+    def applied_index(self) -> int: ...
+
+    @property
+    def member_status(self) -> tuple[MemberView, ...]: ...
+
+
+def state_digest(state: MasterState) -> str:
+    """sha256 hex of the folded state's canonical bytes: equal on masters that applied the
+    same events (the caller holds the log's lock)."""
+    return hashlib.sha256(state.to_bytes()).hexdigest()
+
+
+def member_json(m: MemberView) -> dict[str, Any]:
+    return {
+        "Address": m.address,
+        "Raft": m.raft_address,
+        "Role": m.role,
+        "Healthy": m.healthy,
+        "LastContactSeconds": None if m.last_contact_seconds is None else round(m.last_contact_seconds, 3),
+    }
+
+
+def raft_fields(raft: RaftView, event_index: int, digest: str) -> dict[str, Any]:
+    """kelp's keys of `/cluster/status`, added next to SeaweedFS's (always present)."""
+    return {
+        "Term": raft.term,
+        "EventIndex": event_index,
+        "StateDigest": digest,
+        "CommitIndex": raft.commit_index,
+        "AppliedIndex": raft.applied_index,
+        "Members": [member_json(m) for m in raft.member_status],
+    }
 
 
 def _usage(volumes: list[VolumeRecord], topology: Topology, size_limit: int) -> dict[str, int]:

@@ -14,7 +14,7 @@ from dataplane.volume.engine.errors import InvalidReplication
 from dataplane.volume.engine.types import ReplicaPlacement
 from ops.cli import runner
 from ops.cli.config_files import ServerSettings, load_settings_or_exit
-from ops.cli.flags import FlagSet, FlagValue, host_ports, parse_or_exit, positive
+from ops.cli.flags import FlagSet, FlagValue, exit_with_error, host_ports, parse_or_exit, positive
 
 SUMMARY = "start a master server: volume id -> location map and file id assignment"
 _DEFAULTS = MasterConfig()
@@ -42,6 +42,12 @@ def flag_set() -> FlagSet:
     fs.port("port.grpc", _DEFAULTS.grpc_port, "gRPC listen port; 0 means -port + 10000")
     fs.port("raft.port", _DEFAULTS.raft_port, "Raft port; 0 means the convention in raft.py (kelp)")
     fs.string("mdir", _DEFAULTS.mdir, "directory for the Raft journal and snapshots (created if missing)")
+    fs.boolean("raft.journalFsync", _DEFAULTS.raft_journal_fsync,
+               "fsync Raft entries before acknowledging them and term/vote before voting: survives "
+               "power loss, costs a disk flush per commit (kelp)")
+    fs.boolean("raft.join", _DEFAULTS.raft_join,
+               "with an empty -mdir: join a running cluster (wait to be added with cluster.raft.add "
+               "instead of campaigning); -peers = the current members and this master (kelp)")
     fs.strings(
         "peers", _DEFAULTS.peers,
         "every master as host:port, this one included; empty or 'none' means a cluster of one",
@@ -74,6 +80,22 @@ def with_settings(config: MasterConfig, settings: ServerSettings) -> MasterConfi
     )
 
 
+def check_membership_or_exit(config: MasterConfig) -> None:
+    """A master whose -mdir belongs to another cluster identity refuses to start, in one line
+    (controlplane/master/raft_membership.py). A port-0 master has no fixed address to check."""
+    if not config.port:
+        return
+    from controlplane.master.raft_membership import MembershipConflict, load, resolve
+
+    address = f"{config.ip}:{config.port}"
+    recorded = load(config.mdir)
+    try:
+        if recorded is not None:  # a new -mdir is recorded by the master itself when it starts
+            resolve(config.mdir, address, config.peers)
+    except MembershipConflict as err:
+        exit_with_error(f"kelp master: {err}")
+
+
 def main(argv: list[str]) -> int:
     flags = parse_or_exit(flag_set(), argv)
     runner.setup_logging(flags.text("logLevel"))
@@ -89,8 +111,11 @@ def main(argv: list[str]) -> int:
         volume_size_limit_mb=flags.integer("volumeSizeLimitMB"),
         default_replication=flags.text("defaultReplication"),
         pulse_seconds=flags.number("pulseSeconds"),
+        raft_journal_fsync=flags.boolean("raft.journalFsync"),
+        raft_join=flags.boolean("raft.join"),
     ), settings)
     runner.make_dirs_or_exit("master", config.mdir)
+    check_membership_or_exit(config)
 
     async def start(group: runner.ServerGroup) -> None:
         from controlplane.master.server import serve
