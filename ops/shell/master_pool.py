@@ -121,24 +121,28 @@ class MasterPool:
         return await call(self._client(leader))
 
     async def find_leader(self, *, exclude: str = "") -> str:
-        """Ask the masters who leads until one is named (waiting out an election). A master
-        in `exclude` counts only when it says itself that it leads."""
+        """Ask the masters who leads until one is named (waiting out an election while any
+        master answers). A master in `exclude` counts only when it says itself that it leads."""
         deadline = time.monotonic() + self._leader_wait
-        reason = "no master names a leader"
         while True:
+            answered, failure = False, ""
             for address in [self._current, *(a for a in self._addresses if a != self._current)]:
                 try:
                     status = await self._client(address).cluster_status()
                 except MasterGone as err:
-                    reason = err.reason
+                    failure = err.reason
                     continue
+                answered = True
                 self._note(status)
                 # `exclude` failed us: take it again only from its own mouth (it is up and leads),
                 # not from followers that have not noticed it died.
                 if self._leader and (self._leader != exclude or status.is_leader):
                     return self._leader
+            if not answered:  # nobody to wait for: a wrong -master, or the whole cluster down
+                raise NoMasterAvailable(self.known, failure)
             if time.monotonic() >= deadline:
-                raise NoMasterAvailable(self.known, f"no leader within {self._leader_wait:.0f} s ({reason})")
+                wait = f"{self._leader_wait:.0f} s"
+                raise NoMasterAvailable(self.known, f"no master named a leader within {wait}")
             await asyncio.sleep(self._poll)
 
     async def close(self) -> None:

@@ -5,6 +5,7 @@ errors; and `kelp shell -c` end to end over it."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -152,3 +153,12 @@ def test_kelp_shell_c_end_to_end(fake: tuple[FakeAdmin, str], capsys: pytest.Cap
     captured = capsys.readouterr()
     assert captured.err == "cluster.raft.remove: master 127.0.0.1:1: NOT_FOUND: 127.0.0.1:3 is not a member\n"
     assert captured.out == ""  # stopped at the failure
+
+
+def test_kelp_shell_reads_a_piped_script_from_stdin(
+    fake: tuple[FakeAdmin, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("cluster.raft.ps\nexit\ncluster.status\n"))
+    assert shell.main([f"-master={fake[1]}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["ADDRESS", "RAFT", "ROLE", "HEALTHY"] and len(out) == 3  # stopped at exit

@@ -122,7 +122,15 @@ def test_no_leader_within_the_wait_is_an_error() -> None:
     cluster = FakeCluster([M1, M2], leader="")
     with pytest.raises(NoMasterAvailable) as caught:
         asyncio.run(pool(cluster, [M1], wait=0.05).call_leader(lambda m: m.add_server("m4:9333")))
-    assert "no leader within" in caught.value.reason
+    assert "no master named a leader within" in caught.value.reason
+
+
+def test_a_leader_call_with_no_master_answering_fails_at_once() -> None:
+    cluster = FakeCluster([M1, M2], leader=M1, down={M1, M2})
+    with pytest.raises(NoMasterAvailable) as caught:
+        asyncio.run(pool(cluster, [M1, M2], wait=60.0).call_leader(lambda m: m.add_server("m4:9333")))
+    assert "connection refused" in caught.value.reason
+    assert len(cluster.calls) == 2
 
 
 def test_an_explicit_grpc_port_of_a_seed_is_kept_when_members_name_it() -> None:
