@@ -113,6 +113,15 @@ def test_benchmark_and_upload_through_a_follower_of_three_masters(
         weed, "download", f"-master={follower}", f"-dir={tmp_path / 'out'}", uploaded[0]["fid"], cwd=tmp_path
     )
     assert (tmp_path / "out" / "f.txt").read_bytes() == b"through a follower"
+    # The admin lock, leased through the follower, is held in the log: every master names the holder.
+    with grpc.insecure_channel(grpc_address(follower)) as channel:
+        stub = weed_master_pb2_grpc.SeaweedStub(channel)
+        stub.LeaseAdminToken(
+            wpb.LeaseAdminTokenRequest(lock_name="shell", client_name="tester"), timeout=LOCK_SECONDS
+        )
+    for address in cluster.master_addresses:
+        with grpc.insecure_channel(grpc_address(address)) as channel:
+            assert wait_lock_status(weed_master_pb2_grpc.SeaweedStub(channel), True).client_name == "tester"
 
 
 def test_shell_prints_kelps_topology(
@@ -173,6 +182,11 @@ def test_shell_lock_then_unlock_holds_the_admin_lock_in_between(
             shell.kill()
             shell.wait()
         channel.close()
+
+
+def grpc_address(http_address: str) -> str:
+    host, _, port = http_address.rpartition(":")
+    return f"{host}:{int(port) + 10000}"
 
 
 def wait_lock_status(stub: weed_master_pb2_grpc.SeaweedStub, locked: bool) -> Any:
