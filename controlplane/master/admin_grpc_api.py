@@ -80,18 +80,20 @@ class MasterAdminServicer:
     async def RaftAddServer(
         self, request: master_admin_pb2.RaftAddServerRequest, context: Context
     ) -> master_admin_pb2.RaftAddServerResponse:
-        await self._change(request.address, "add", context)
-        members = [member_pb(m) for m in self._core.raft_status().member_status]
+        members = await self._change(request.address, "add", context)
         return master_admin_pb2.RaftAddServerResponse(members=members)
 
     async def RaftRemoveServer(
         self, request: master_admin_pb2.RaftRemoveServerRequest, context: Context
     ) -> master_admin_pb2.RaftRemoveServerResponse:
-        await self._change(request.address, "remove", context)
-        members = [member_pb(m) for m in self._core.raft_status().member_status]
+        members = await self._change(request.address, "remove", context)
         return master_admin_pb2.RaftRemoveServerResponse(members=members)
 
-    async def _change(self, address: str, kind: str, context: Context) -> None:
+    async def _change(
+        self, address: str, kind: str, context: Context
+    ) -> list[master_admin_pb2.ClusterMember]:
+        """Apply the change here (leader) or on the leader; the members after it, as the
+        leader sees them."""
         problem = _check_address(address)
         if problem:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
@@ -100,21 +102,23 @@ class MasterAdminServicer:
                 await self._core.add_master(address)
             else:
                 await self._core.remove_master(address)
-            return
+            return [member_pb(m) for m in self._core.raft_status().member_status]
         except MembershipChangeFailed as err:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(err))
         except NotLeader as err:
             leader = err.leader
             forwarded = any(k == FORWARDED_KEY for k, _ in (context.invocation_metadata() or ()))
             if leader and leader != self._core.address and not forwarded:
-                await self._forward(leader, address, kind, context)
-                return
+                return await self._forward(leader, address, kind, context)
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"not the leader; leader={leader or ''}",
             )
+        raise AssertionError("context.abort returned")  # it raises
 
-    async def _forward(self, leader: str, address: str, kind: str, context: Context) -> None:
+    async def _forward(
+        self, leader: str, address: str, kind: str, context: Context
+    ) -> list[master_admin_pb2.ClusterMember]:
         host, port = leader.rsplit(":", 1)
         target = f"{host}:{int(port) + GRPC_PORT_OFFSET}"
         log.info("membership change forwarded kind=%s address=%s leader=%s", kind, address, leader)
@@ -123,10 +127,16 @@ class MasterAdminServicer:
             metadata = ((FORWARDED_KEY, "1"),)
             try:
                 if kind == "add":
-                    await stub.RaftAddServer(master_admin_pb2.RaftAddServerRequest(address=address),
-                                             metadata=metadata, timeout=FORWARD_TIMEOUT_SECONDS)
+                    reply = await stub.RaftAddServer(
+                        master_admin_pb2.RaftAddServerRequest(address=address),
+                        metadata=metadata, timeout=FORWARD_TIMEOUT_SECONDS,
+                    )
                 else:
-                    await stub.RaftRemoveServer(master_admin_pb2.RaftRemoveServerRequest(address=address),
-                                                metadata=metadata, timeout=FORWARD_TIMEOUT_SECONDS)
+                    reply = await stub.RaftRemoveServer(
+                        master_admin_pb2.RaftRemoveServerRequest(address=address),
+                        metadata=metadata, timeout=FORWARD_TIMEOUT_SECONDS,
+                    )
+                return list(reply.members)
             except grpc.aio.AioRpcError as err:
                 await context.abort(err.code(), err.details() or "")
+        raise AssertionError("context.abort returned")

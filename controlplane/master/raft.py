@@ -251,6 +251,8 @@ CLUSTER_TIMING = {
 }
 # How long a membership change may take before the caller is told it failed.
 MEMBERSHIP_TIMEOUT_SECONDS = 10.0
+# How long a membership change waits for a just-elected leader's first lease.
+LEASE_WAIT_SECONDS = 2.0
 
 
 class RaftLog:
@@ -496,7 +498,7 @@ class RaftLog:
     async def add_member(self, address: str) -> None:
         """Add the master whose HTTP address is `address` (its Raft port by the convention).
         Leader only (NotLeader otherwise); returns once the change is committed."""
-        replica = self._require_serving()
+        replica = await self._require_serving()
         raft = self._raft_of(address)
         if raft in {str(n.id) for n in replica.otherNodes} or address == self._http:
             return
@@ -507,7 +509,7 @@ class RaftLog:
     async def remove_member(self, address: str) -> None:
         """Remove a master. Removing this (the leader) master first hands leadership to the
         most caught-up follower and raises NotLeader naming it, so the caller retries there."""
-        replica = self._require_serving()
+        replica = await self._require_serving()
         if address == self._http:
             await self._membership_call(address, lambda cb: replica.kelp_transfer(None, cb))
             deadline = asyncio.get_running_loop().time() + MEMBERSHIP_TIMEOUT_SECONDS
@@ -520,11 +522,19 @@ class RaftLog:
         await self._membership_call(address, lambda cb: replica.removeNodeFromCluster(raft, callback=cb))
         log.info("raft member removed address=%s raft=%s", address, raft)
 
-    def _require_serving(self) -> KelpReplica:
-        replica = self._replica
-        if replica is None or not replica.serving():
-            raise NotLeader(self.leader())
-        return replica
+    async def _require_serving(self) -> KelpReplica:
+        """The replica, once it serves as leader. A leader elected a moment ago holds no lease
+        until a majority has answered its first appends: wait for that (briefly) instead of
+        refusing a membership change forwarded to it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEASE_WAIT_SECONDS
+        while True:
+            replica = self._replica
+            if replica is not None and replica.serving():
+                return replica
+            if replica is None or not replica._isLeader() or loop.time() > deadline:
+                raise NotLeader(self.leader())
+            await asyncio.sleep(0.02)  # polling pysyncobj's thread for the lease
 
     # -- appends -------------------------------------------------------------------
 

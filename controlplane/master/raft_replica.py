@@ -15,7 +15,8 @@ the version) and each use is named below.
    requests. A follower answered at time t (>= the send time) and will not vote until
    t + sticky_seconds, so no other master can win an election before every lease granted by a
    majority has run out; `lease_seconds` < `sticky_seconds` leaves a margin for clock rates.
-   Graceful transfer (`kelp_transfer`) marks its vote requests so followers do not ignore them.
+   Graceful transfer (`kelp_transfer`): the leader stops serving, then sends `timeout_now`;
+   the target marks the vote requests of the election that follows, and followers answer them.
 3. Stale-term answer: a node that gets append_entries from a lower term answers
    `kelp_stale_term`; a leader that gets one at a higher term steps down (fed to pysyncobj as a
    vote request it cannot grant). Without it, a node whose term grew while it was cut off
@@ -91,7 +92,7 @@ class KelpTransport(TCPTransport):  # type: ignore[misc]  # pysyncobj is untyped
                 replica.kelp_sync_journal()
             elif kind == "request_vote":
                 replica.kelp_sync_journal()
-                if replica.kelp_transfer_vote():
+                if message.get("term") == replica.kelp_transfer_term:
                     message["kelp_transfer"] = True
         return bool(super().send(node, message))
 
@@ -122,6 +123,7 @@ class KelpReplica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
         self.kelp_joining = joining
         self.kelp_on_members = on_members
         self.kelp_members = frozenset(partners)
+        self.kelp_transfer_term = -1  # the term of an election a leader asked us to hold
         self.kelp_diverged = 0  # applied entries replaced by different ones (see 5.)
         self.kelp_journal: Any = None
         conf.onStateChanged = self._kelp_state_changed
@@ -159,9 +161,6 @@ class KelpReplica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
         self.kelp_no_lease_until = monotonic() + 2 * float(self.conf.raftMaxTimeout)
         self.kelp_lease_until = 0.0
         self.transferLeadership(target, callback)
-
-    def kelp_transfer_vote(self) -> bool:
-        return bool(getattr(self, "_SyncObj__transferInProgress", False))
 
     def kelp_sync_journal(self) -> None:
         journal = self.kelp_journal
@@ -216,6 +215,11 @@ class KelpReplica(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
         if kind == "request_vote":
             if self._kelp_refuses_vote(message, monotonic()):
                 return
+        elif kind == "timeout_now":
+            # The leader hands over: the election we start next uses the next term; its vote
+            # requests are marked so that sticky followers answer them.
+            if message.get("term", -1) >= self.raftCurrentTerm:
+                self.kelp_transfer_term = self.raftCurrentTerm + 1
         elif kind == "append_entries":
             term = self.raftCurrentTerm
             if message["term"] < term:

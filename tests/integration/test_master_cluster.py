@@ -1,11 +1,14 @@
 """Three real kelp masters: they agree on /cluster/status; a leader kill elects a new leader
 while followers keep answering lookups; a master is replaced (add new, remove old, stop old)
-under a steady assign load without an assign outage longer than one failover."""
+under a steady assign load without an assign outage longer than one failover; a member
+restarted without -peers refuses to become a cluster of one."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +17,7 @@ from typing import Any
 import grpc
 from kelp_pb import master_admin_pb2, master_admin_pb2_grpc
 
-from ops.localcluster import LocalCluster, Node, http_call, http_get_json
+from ops.localcluster import REPO_ROOT, LocalCluster, Node, http_call, http_get_json
 from tests.integration.conftest import ClusterFactory
 
 DEADLINE_SECONDS = 30.0
@@ -85,6 +88,14 @@ def test_three_masters_agree_and_a_leader_kill_keeps_lookups_answered(
     assert assign(cluster.nodes[new].address) is not None
     poll("agreement after failover", lambda: converged(rest))
     print(f"leader kill -> new leader seen in {elected:.2f} s")
+    # The killed master restarted alone on its -mdir refuses instead of electing itself.
+    node = cluster.nodes[old]
+    alone = [a for a in node.argv if not a.startswith("-peers=")]
+    done = subprocess.run(alone, capture_output=True, text=True, timeout=60, cwd=node.cwd,
+                          env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'proto'}"})
+    assert done.returncode != 0
+    assert "refusing to start a new cluster of one" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 class AssignLoad:
@@ -141,8 +152,8 @@ def start_joining_master(cluster: LocalCluster, name: str) -> Node:
 
 def test_replace_a_master_under_assign_load(cluster_factory: ClusterFactory) -> None:
     cluster: LocalCluster = cluster_factory(volumes=1, masters=3)
-    leader = cluster.leader_name()
-    old = next(n for n in cluster.master_names if n != leader)
+    old = cluster.leader_name()  # the hardest one to replace: leadership moves first
+    follower = next(n for n in cluster.master_names if n != old)
     old_address = cluster.nodes[old].address
     assert assign(cluster.master) is not None  # grow before the load starts
     new = start_joining_master(cluster, "master3")
@@ -150,12 +161,12 @@ def test_replace_a_master_under_assign_load(cluster_factory: ClusterFactory) -> 
     with AssignLoad(stays) as load:
         poll("assigns under load", lambda: len(load.ok) > 20)
         began = time.monotonic()
-        channel, stub = admin(cluster.nodes[old].address)  # a follower: forwards to the leader
+        channel, stub = admin(cluster.nodes[follower].address)  # forwards to the leader
         with channel:
             added = stub.RaftAddServer(master_admin_pb2.RaftAddServerRequest(address=new.address), timeout=20)
             assert new.address in {m.address for m in added.members}
             poll("the new master caught up", lambda: converged([*stays, new.address]))
-        channel, stub = admin(cluster.nodes[leader].address)
+        channel, stub = admin(old_address)  # hands leadership over, then the new leader removes it
         with channel:
             removed = stub.RaftRemoveServer(
                 master_admin_pb2.RaftRemoveServerRequest(address=old_address), timeout=20
@@ -174,5 +185,7 @@ def test_replace_a_master_under_assign_load(cluster_factory: ClusterFactory) -> 
     print(f"replacement under load: {len(load.ok)} assigns, {load.failed} failed, longest gap {gap:.2f} s")
     assert gap < FAILOVER_BUDGET_SECONDS
     # A restart with the old -peers keeps the recorded (new) membership.
-    cluster.restart(cluster.master_names[0] if cluster.master_names[0] != old else cluster.master_names[1])
+    again = follower if follower != old else cluster.master_names[1]
+    cluster.restart(again, wait=False)  # (the harness's own leader poll does not know master3)
+    cluster.wait_ready(again)
     poll("agreement after a restart", lambda: converged(remaining))
