@@ -1,22 +1,61 @@
 """The Raft event log: pysyncobj glue, and an in-memory log with the same interface for tests.
 
-This is the ONLY module that touches pysyncobj. Its tick thread applies committed entries
-(an `EventBatch` each) to `MasterState` under `EventLog.lock`; every other thread reads the
-state holding that lock. Appends are pipelined: `append(events)` queues the events, all events
-queued during one turn of the asyncio loop become ONE log entry, and the caller's future is
-resolved from pysyncobj's commit callback through `loop.call_soon_threadsafe`. So a burst of
-requests costs one Raft round trip, and no caller blocks a thread.
+Only this module and its `raft_*.py` helpers touch pysyncobj (0.3.17, pinned). Its tick thread
+applies committed entries (an `EventBatch` each) to `MasterState` under `EventLog.lock`; every
+other thread reads the state holding that lock. Appends are pipelined: `append(events)` queues
+the events, all events queued during one turn of the asyncio loop become ONE log entry, and the
+caller's future is resolved from pysyncobj's commit callback through `loop.call_soon_threadsafe`.
+So a burst of requests costs one Raft round trip, and no caller blocks a thread.
 
-Files in `-mdir`: `raft.journal` (+ `.meta`: term and vote) holds the log, `raft.snapshot` the
-compacted state (format below). A master restarted on the same `-mdir` replays both.
+Files in `-mdir`: `raft.journal` (+ `.meta`: term, vote, commit index) holds the log,
+`raft.snapshot` the compacted state (format below), `raft.members` the membership
+(raft_membership.py). A master restarted on the same `-mdir` replays all of them.
 
-Raft port convention: the Raft transport (pysyncobj's own TCP) listens on
-`raft_port` if configured, else HTTP port + 20000 (9333 -> 29333; the gRPC port is
-HTTP + 10000). `-peers` lists masters by HTTP "host:port"; their Raft addresses follow the
-same convention, so every master must use it (or all set matching `raft_port`s in a later
-peers syntax). A cluster of one whose HTTP port + 20000 does not fit in 16 bits (a test
-binding port 0) takes a free port instead, and ignores the membership recorded in its
-snapshot, so a changed port never turns it into a two-node cluster without a quorum.
+Raft port convention: the Raft transport (pysyncobj's own TCP) listens on `raft_port` if
+configured, else HTTP port + 20000 (9333 -> 29333; the gRPC port is HTTP + 10000). `-peers`
+and RaftAddServer name masters by HTTP "host:port"; their Raft addresses follow the convention,
+so every master of a group must use it. A cluster of one whose HTTP port + 20000 does not fit
+in 16 bits (a test binding port 0) takes a free port instead, and ignores the membership
+recorded in its snapshot, so a changed port never turns it into a two-node cluster.
+
+Membership (raft_membership.py): bootstrapping happens once per `-mdir`; afterwards the recorded
+members win over `-peers`, and a member of a group started without `-peers` refuses to start.
+To add a master: start it on an empty `-mdir` with `-peers=<current members>,<itself>
+-raft.join` (it waits, never campaigning, until the leader adds it), then call RaftAddServer
+(`kelp shell cluster.raft.add`) on any master. To remove one: RaftRemoveServer, then stop it.
+Removing the leader first hands leadership to the most caught-up follower (Raft TimeoutNow),
+and the new leader removes it. pysyncobj changes one member at a time.
+
+Leader duties only on a leader with a lease (raft_replica.py): `is_leader()` is True only while
+a majority has answered an append sent less than 0.8 x raftMinTimeout ago, and followers ignore
+vote requests for raftMinTimeout after hearing from a leader, so a leader cut off from the
+majority stops serving before any other master can be elected. Measured (network namespaces,
+tests/chaos/test_master_partition.py): the cut-off leader's last assign answer came 0.25 s after
+the cut, the new leader was seen at 1.0 s. Timing: elections after 0.4-1.0 s of silence,
+heartbeats every 0.1 s, pysyncobj's own leaderFallbackTimeout 0.4 s, reconnects every 0.5 s.
+
+pysyncobj 0.3.17 durability and correctness, as read in its source, and what kelp does:
+- Log entries go to an mmap that is flushed only on clean shutdown; after a power loss the
+  journal header can point past records that never reached the disk (its PR #197: a start-up
+  hang). kelp replaces the journal (raft_journal.KelpJournal, same file format) with one that
+  validates every record when read and cuts a torn tail, writes with pwrite, and compacts by
+  writing a new file and renaming it.
+- Term and vote are written to `.meta` before a vote is sent, but without fsync; the commit
+  index is saved once a second. With `-raft.journalFsync` kelp fdatasyncs entries before an
+  append is acknowledged or a vote sent (and every tick, before the leader counts its own
+  entries), and fsyncs `.meta` + directory on every term/vote change. Off (default), the
+  journal survives kill -9 (page cache) but not a power loss. The commit index read back is
+  never above the journal's last entry.
+- "truncating already-applied log entries": pysyncobj's append_entries handler deletes every
+  entry after prevLogIdx, even when they match (a leader re-sending entries after a reconnect
+  or a failover). Matching entries that come back are identical, so the folded state does not
+  diverge by itself; it can only diverge if acknowledged entries were lost (power loss without
+  fsync) and a different entry replaces an applied one. kelp rewrites such messages before
+  pysyncobj sees them so that entries at or below the local commit index are never truncated,
+  and logs a critical line (and counts it) if an applied entry would be replaced.
+- A node whose term grew while cut off could never rejoin (pysyncobj ignores lower-term
+  leaders and, with sticky votes, its vote requests are ignored): it answers such appends with
+  `kelp_stale_term` and the leader steps down for one election.
 
 Snapshot file format, version 1 (all integers big-endian):
     offset 0   8 bytes  magic b"KELPSNAP"
@@ -24,11 +63,6 @@ Snapshot file format, version 1 (all integers big-endian):
     offset 12  8 bytes  length N of the state
     offset 20  N bytes  `MasterState.to_bytes()` (a kelp.v1.StateSnapshot)
     offset 20+N         pickle of pysyncobj's raft data (last applied entries, cluster members)
-
-pysyncobj 0.3.17 durability, as read in its source: entries go to an mmap'ed journal that is
-flushed only on clean shutdown; the commit index is saved about once a second. A kill -9
-keeps everything (the page cache has it); a power loss may not. (Issue 3 adds an fsync'ing
-journal option.)
 """
 
 from __future__ import annotations
