@@ -116,6 +116,9 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 RUN_INTERVAL_SECONDS = 1.0  # leader duties cadence: liveness is judged in pulse-sized units
+# How often the leader-duties loop looks at leadership: a newly elected master announces itself to
+# the volume servers within this (pysyncobj has no callback on the loop to wait on instead).
+LEADERSHIP_POLL_SECONDS = 0.1
 
 
 @functools.lru_cache(maxsize=1024)
@@ -167,6 +170,7 @@ class MasterCore:
             self._log, self._topology, self._growth, self._sequence, self._rng, self._limit
         )
         self._leader_term: int | None = None
+        self._announcing: asyncio.Task[None] | None = None
         # Admin-lock grants on this leader are decided one at a time (each reads the last grant).
         self._admin_lock_mutex = asyncio.Lock()
         # Control subscriptions (kelp.v1.Control, master_pb KeepConnected) follow the applied events.
@@ -222,13 +226,35 @@ class MasterCore:
             self._topology.forget(node_id)
 
     async def run_forever(self) -> None:
-        """`run_once` every second until cancelled; run it in serve()'s TaskGroup."""
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("leader duties failed; retrying")
-            await asyncio.sleep(RUN_INTERVAL_SECONDS)
+        """`run_once` every second, and a look at leadership every `LEADERSHIP_POLL_SECONDS` (an
+        election is then announced to the volume servers at once), until cancelled; run it in
+        serve()'s TaskGroup."""
+        loop = asyncio.get_running_loop()
+        next_run = loop.time()
+        try:
+            while True:
+                self._sync_leadership()
+                if loop.time() >= next_run:
+                    next_run = loop.time() + RUN_INTERVAL_SECONDS
+                    try:
+                        await self.run_once()
+                    except Exception:
+                        log.exception("leader duties failed; retrying")
+                await asyncio.sleep(LEADERSHIP_POLL_SECONDS)
+        finally:
+            if self._announcing is not None:
+                self._announcing.cancel()
+
+    async def _announce(self, term: int) -> None:
+        """Tell every live volume server that this master leads now. Best effort: a server that
+        misses it finds the leader through its own retries."""
+        with self._log.lock:
+            nodes = [Location.of(n) for n in self._log.state.live_nodes()]
+        outcomes = await asyncio.gather(
+            *(self._admin.leader_changed(n, self._http, term) for n in nodes), return_exceptions=True
+        )
+        failed = [n.url for n, o in zip(nodes, outcomes, strict=True) if isinstance(o, BaseException)]
+        log.info("leadership announced term=%d servers=%d unreachable=%s", term, len(nodes), failed)
 
     # -- leadership ----------------------------------------------------------------
 
@@ -246,6 +272,10 @@ class MasterCore:
                 log.info("became leader term=%d", term)
                 # Soft state is rebuilt from heartbeats; node silence counts from now.
                 self._topology.reset(self._clock.time())
+                with contextlib.suppress(RuntimeError):  # no running loop: a synchronous caller
+                    if self._announcing is not None:
+                        self._announcing.cancel()
+                    self._announcing = asyncio.get_running_loop().create_task(self._announce(term))
             else:
                 log.info("leadership lost leader=%s", self._log.leader())
                 self._topology.reset(0.0)

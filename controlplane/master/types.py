@@ -134,6 +134,10 @@ class VolumeAdmin(Protocol):
         """Compact the replica; returns bytes reclaimed."""
         ...
 
+    async def leader_changed(self, node: Location, leader: str, term: int) -> None:
+        """Tell the server this master now leads (its heartbeat moves here at once)."""
+        ...
+
 
 class Clock(Protocol):
     def time(self) -> float:

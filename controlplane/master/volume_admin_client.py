@@ -29,6 +29,8 @@ CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
 # Quick admin calls touch metadata only; a stuck server must not hold a growth or a collection
 # delete forever.
 ADMIN_TIMEOUT_SECONDS = 30.0
+# A leader announcement is best effort: a server that does not answer soon reconnects by itself.
+ANNOUNCE_TIMEOUT_SECONDS = 2.0
 # Allocation may preallocate a large .dat file.
 ALLOCATE_TIMEOUT_SECONDS = 120.0
 # Compaction rewrites a whole volume (up to 30 GiB by default) at disk speed.
@@ -113,6 +115,13 @@ class GrpcVolumeAdmin:
         stub = self._stub(node)
         reply = await self._call(node, "Vacuum", stub.Vacuum(request, timeout=VACUUM_TIMEOUT_SECONDS))
         return int(reply.reclaimed_bytes)
+
+    async def leader_changed(self, node: Location, leader: str, term: int) -> None:
+        request = volume_pb2.LeaderChangedRequest(leader=leader, term=term)
+        stub = self._stub(node)
+        await self._call(
+            node, "LeaderChanged", stub.LeaderChanged(request, timeout=ANNOUNCE_TIMEOUT_SECONDS)
+        )
 
     async def close(self) -> None:
         """Close every channel; calls in flight fail with CANCELLED."""

@@ -76,6 +76,15 @@ class VolumeAdminServicer(volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[
     def __init__(self, store: Store, volumes_changed: Callable[[], None]) -> None:
         self._store = store
         self._volumes_changed = volumes_changed
+        # Set by serve() once the heartbeat exists: where a new leader's announcement goes.
+        self.leader_announced: Callable[[str], None] = lambda leader: None
+
+    async def LeaderChanged(
+        self, request: volume_pb2.LeaderChangedRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.LeaderChangedResponse:
+        log.info("leader announced leader=%s term=%d", request.leader, request.term)
+        self.leader_announced(request.leader)
+        return volume_pb2.LeaderChangedResponse()
 
     @_mapped
     async def AllocateVolume(

@@ -13,6 +13,7 @@ Server-side adapter: grpc, kelp_pb, the Store's statistics(); no HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from asyncio import FIRST_COMPLETED as FIRST_DONE
 from collections.abc import Callable, Sequence
@@ -118,6 +119,10 @@ class Heartbeat:
         self._max_backoff = max_backoff_seconds
         self._on_leader = on_leader
         self._changed = asyncio.Event()
+        # A master announced it was elected (VolumeAdmin/LeaderChanged): move there now, even when
+        # the stream to the old leader hangs (a paused or cut-off process never closes it).
+        self._announced = asyncio.Event()
+        self._announced_leader = ""
         self._connected = False
         self._master = self._masters[0]
         self._sent = 0
@@ -132,6 +137,16 @@ class Heartbeat:
     def notify_nowait(self) -> None:
         """The inventory changed: send a heartbeat now rather than at the next pulse."""
         self._changed.set()
+
+    def follow_leader(self, leader: str) -> None:
+        """A master says it is the new leader: reconnect there unless already streaming to it."""
+        try:
+            if self._connected and _same_server(leader, ServerAddress.parse(self._master)):
+                return
+        except ValueError:
+            return
+        self._announced_leader = leader
+        self._announced.set()
 
     def statistics(self) -> HeartbeatStatistics:
         return HeartbeatStatistics(
@@ -181,10 +196,14 @@ class Heartbeat:
                 "heartbeat lost master=%s reason=%s retry_in=%.1fs", target, reason, backoff,
             )
             quiet = True
-            await asyncio.sleep(backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announced.wait(), backoff)
             backoff = min(backoff * 2, self._max_backoff)
             index = (index + 1) % len(self._masters)
             target = self._masters[index]
+            if self._announced.is_set():
+                self._announced.clear()
+                target, hops = self._announced_leader, 0
 
     async def _session(self, master: str) -> None:
         """One stream: send now, then on every pulse or change, until the reader sees it end."""
@@ -200,13 +219,20 @@ class Heartbeat:
                 await self._send(call)
                 while True:
                     changed = asyncio.ensure_future(self._changed.wait())
+                    announced = asyncio.ensure_future(self._announced.wait())
                     try:
-                        await asyncio.wait({reader, changed}, timeout=self._pulse, return_when=FIRST_DONE)
+                        await asyncio.wait(
+                            {reader, changed, announced}, timeout=self._pulse, return_when=FIRST_DONE
+                        )
                     finally:
                         changed.cancel()
+                        announced.cancel()
                     if reader.done():
                         reader.result()  # raises why the stream ended
                         raise ConnectionError("heartbeat reader stopped")
+                    if self._announced.is_set():
+                        self._announced.clear()
+                        raise _LeaderMoved(self._announced_leader)
                     await self._send(call)
             finally:
                 reader.cancel()

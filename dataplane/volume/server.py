@@ -159,6 +159,7 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
         max_backoff_seconds=config.heartbeat_max_backoff_seconds,
         on_leader=locator.prefer_master,
     )
+    servicer.leader_announced = heartbeat.follow_leader
     control = ControlSubscriber(
         config.masters, f"volume {url}", locator=locator, on_leader=locator.prefer_master
     )

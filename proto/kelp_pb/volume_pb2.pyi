@@ -81,3 +81,15 @@ class VacuumResponse(_message.Message):
     RECLAIMED_BYTES_FIELD_NUMBER: _ClassVar[int]
     reclaimed_bytes: int
     def __init__(self, reclaimed_bytes: _Optional[int] = ...) -> None: ...
+
+class LeaderChangedRequest(_message.Message):
+    __slots__ = ("leader", "term")
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    leader: str
+    term: int
+    def __init__(self, leader: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+
+class LeaderChangedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -34,6 +34,11 @@ class VolumeAdminStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.LeaderChanged = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/LeaderChanged',
+                request_serializer=kelp__pb_dot_volume__pb2.LeaderChangedRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.LeaderChangedResponse.FromString,
+                _registered_method=True)
         self.AllocateVolume = channel.unary_unary(
                 '/kelp.v1.VolumeAdmin/AllocateVolume',
                 request_serializer=kelp__pb_dot_volume__pb2.AllocateVolumeRequest.SerializeToString,
@@ -68,6 +73,12 @@ class VolumeAdminStub:
 
 class VolumeAdminServicer:
     """Missing associated documentation comment in .proto file."""
+
+    def LeaderChanged(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def AllocateVolume(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -108,6 +119,11 @@ class VolumeAdminServicer:
 
 def add_VolumeAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'LeaderChanged': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaderChanged,
+                    request_deserializer=kelp__pb_dot_volume__pb2.LeaderChangedRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.LeaderChangedResponse.SerializeToString,
+            ),
             'AllocateVolume': grpc.unary_unary_rpc_method_handler(
                     servicer.AllocateVolume,
                     request_deserializer=kelp__pb_dot_volume__pb2.AllocateVolumeRequest.FromString,
@@ -148,6 +164,33 @@ def add_VolumeAdminServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class VolumeAdmin:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def LeaderChanged(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/LeaderChanged',
+            kelp__pb_dot_volume__pb2.LeaderChangedRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.LeaderChangedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def AllocateVolume(request,

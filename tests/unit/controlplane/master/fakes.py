@@ -60,6 +60,7 @@ class FakeVolumeAdmin:
     def __init__(self, servers: list[FakeServer]) -> None:
         self.servers = {s.node_id: s for s in servers}
         self.calls: list[tuple[str, str, object]] = []
+        self.announced: list[tuple[str, str, int]] = []
 
     async def allocate_volume(
         self,
@@ -102,6 +103,10 @@ class FakeVolumeAdmin:
     async def vacuum(self, node: Location, volume_id: int) -> int:
         self.calls.append(("vacuum", node.url, volume_id))
         return 100
+
+    async def leader_changed(self, node: Location, leader: str, term: int) -> None:
+        # Kept apart from `calls`: announcements happen on every election, beside what a test drives.
+        self.announced.append((node.url, leader, term))
 
 
 def four_servers() -> list[FakeServer]:

@@ -159,6 +159,7 @@ class FakeVolumeNode:
         self.max_volumes = max_volumes
         self.volumes: dict[int, volume_pb2.AllocateVolumeRequest] = {}
         self.allocations: list[volume_pb2.AllocateVolumeRequest] = []
+        self.leaders_announced: list[str] = []
         self.grpc_port = 0
         self._server: grpc.aio.Server | None = None
         self._channel: grpc.aio.Channel | None = None
@@ -223,6 +224,12 @@ class FakeVolumeNode:
             await self._server.stop(None)
 
     # -- kelp.v1.VolumeAdmin ----------------------------------------------------------------------
+
+    async def LeaderChanged(
+        self, request: volume_pb2.LeaderChangedRequest, context: object
+    ) -> volume_pb2.LeaderChangedResponse:
+        self.leaders_announced.append(request.leader)
+        return volume_pb2.LeaderChangedResponse()
 
     async def AllocateVolume(self, request: Any, context: Any) -> volume_pb2.AllocateVolumeResponse:
         self.allocations.append(request)

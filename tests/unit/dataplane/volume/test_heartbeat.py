@@ -7,7 +7,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from kelp_pb import master_pb2
+import grpc
+from kelp_pb import master_pb2, volume_pb2, volume_pb2_grpc
 
 from dataplane.volume.engine.types import ReplicaPlacement, Ttl
 from dataplane.volume.heartbeat import NodeIdentity, heartbeat_request
@@ -126,3 +127,24 @@ def test_the_disk_type_is_reported() -> None:
         max_file_key = 0
 
     assert heartbeat_request(node, Stats()).disk_type == "ssd"  # type: ignore[arg-type]
+
+
+def test_a_leader_announcement_moves_a_stream_that_never_broke(tmp_path: Path) -> None:
+    """The old leader (paused, or cut off) keeps the stream open and silent; the new leader's
+    VolumeAdmin/LeaderChanged moves the heartbeat at once."""
+
+    async def scenario() -> None:
+        async with (
+            fake_master() as old,
+            fake_master() as new,
+            volume_server(tmp_path, old, masters=(old.address, new.address)) as server,
+        ):
+            await allocate(server, 3)
+            await known_to(old, server, 3)
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+                stub = volume_pb2_grpc.VolumeAdminStub(channel)
+                await stub.LeaderChanged(volume_pb2.LeaderChangedRequest(leader=new.address, term=2))
+            await known_to(new, server, 3)
+            assert server.heartbeat.statistics().master == new.address
+
+    run(scenario)
