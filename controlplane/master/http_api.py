@@ -10,6 +10,7 @@ Must not import grpc, pysyncobj or the core's internals (state, raft, placement)
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -82,6 +83,8 @@ _HOP_HEADERS = frozenset(
 # A proxied leader call or a /submit upload to a volume server: long enough for a 256 MiB body on a
 # slow disk, short enough that a dead peer does not hold a client forever.
 _UPSTREAM_TIMEOUT_SECONDS = 60.0
+# While proxying a retryable request, how often the follower looks for a new leader.
+_LEADER_WATCH_SECONDS = 0.05
 _PROXIED_HEADER = "X-Kelp-Proxied"  # set on requests a follower forwards to the leader
 _DEFAULT_GARBAGE_THRESHOLD = 0.3  # SeaweedFS's -garbageThreshold default
 _TRUE_WORDS = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
@@ -94,6 +97,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 class _Route:
     handler: Handler
     leader_only: bool = False  # a follower proxies it to the leader
+    # Safe to send again: if the leader changes while a follower waits on the old one (paused or cut
+    # off, so the request hangs), the follower drops that request and asks the new leader. An assign
+    # is (an unanswered one only leaves a gap in the keys); growth and deletes are not.
+    retry_on_new_leader: bool = False
     methods: frozenset[str] | None = None  # None: any method, as SeaweedFS's routes
     statuses: Mapping[type[Exception], int] = field(default_factory=dict)  # overrides of _ERROR_STATUS
 
@@ -144,11 +151,11 @@ class MasterHttpApi:
         self._rng = rng or random.Random()
         cluster = frozenset({"GET", "HEAD"})
         self._routes: dict[str, _Route] = {
-            "/dir/assign": _Route(self._assign, leader_only=True),
+            "/dir/assign": _Route(self._assign, leader_only=True, retry_on_new_leader=True),
             "/dir/lookup": _Route(self._lookup),
-            "/dir/status": _Route(self._dir_status, leader_only=True),
+            "/dir/status": _Route(self._dir_status, leader_only=True, retry_on_new_leader=True),
             "/vol/grow": _Route(self._grow, leader_only=True, statuses=_GROW_STATUS),
-            "/vol/status": _Route(self._vol_status, leader_only=True),
+            "/vol/status": _Route(self._vol_status, leader_only=True, retry_on_new_leader=True),
             "/vol/vacuum": _Route(self._vacuum, leader_only=True),
             "/col/delete": _Route(self._delete_collection, leader_only=True),
             "/collection/info": _Route(self._collection_info),
@@ -169,6 +176,9 @@ class MasterHttpApi:
             return json_response({"error": "404 page not found"}, 404, (_NOSNIFF,))
         if route.methods is not None and req.method not in route.methods:
             return Response(405)
+        return await self._dispatch(req, route, route.retry_on_new_leader)
+
+    async def _dispatch(self, req: Request, route: _Route, retry: bool) -> Response:
         # A request that a follower already forwarded is never forwarded again: two masters that
         # each think the other leads (mid-election) answer 503 instead of bouncing it forever.
         may_proxy = route.leader_only and _PROXIED_HEADER not in req.headers
@@ -176,13 +186,13 @@ class MasterHttpApi:
             if may_proxy and not self._core.is_leader():
                 leader = self._core.leader()
                 if leader is not None:
-                    return await self._proxy(req, leader)
+                    return await self._proxy(req, route, leader, retry)
             return await route.handler(req)
         except NotLeader as err:
             # Leadership moved during the call. A leader that refused its own commit (timeout) may
             # still name itself: never proxy to ourselves.
             if may_proxy and err.leader is not None and not self._core.is_leader():
-                return await self._proxy(req, err.leader)
+                return await self._proxy(req, route, err.leader, retry)
             return self._error_response(err, req, route.statuses)
         except _CORE_ERRORS as err:
             return self._error_response(err, req, route.statuses)
@@ -354,15 +364,17 @@ class MasterHttpApi:
 
     # -- follower -> leader --------------------------------------------------------------------------
 
-    async def _proxy(self, req: Request, leader: str) -> Response:
-        """Forward the request to the leader unchanged and hand back its answer unchanged."""
+    async def _proxy(self, req: Request, route: _Route, leader: str, retry: bool) -> Response:
+        """Forward the request to the leader unchanged and hand back its answer unchanged. With
+        `retry`, a change of leader while waiting abandons the old leader and dispatches the
+        request once more (to the new leader, or here if this master now leads)."""
         headers = [(k, v) for k, v in req.headers.items() if k.lower() not in _HOP_HEADERS]
         headers.append(("X-Forwarded-For", req.remote.rpartition(":")[0]))
         headers.append((_PROXIED_HEADER, "1"))
         target = req.raw_path + ("?" + req.query_string if req.query_string else "")
         hostport = _http_hostport(leader)
-        try:
-            reply = await self._client.request(
+        call = asyncio.ensure_future(
+            self._client.request(
                 req.method,
                 hostport,
                 target,
@@ -370,9 +382,22 @@ class MasterHttpApi:
                 body=req.body,
                 timeout=_UPSTREAM_TIMEOUT_SECONDS,
             )
+        )
+        try:
+            while retry:
+                await asyncio.wait({call}, timeout=_LEADER_WATCH_SECONDS)
+                if call.done():
+                    break
+                if self._core.is_leader() or self._core.leader() not in (leader, None):
+                    log.info("leader changed while proxying path=%s old=%s", req.path, hostport)
+                    call.cancel()  # closes that connection (kelp_http)
+                    return await self._dispatch(req, route, False)
+            reply = await call
         except HttpClientError as err:
             log.warning("proxy to leader failed leader=%s path=%s error=%s", hostport, req.path, err)
             return _json({"error": f"leader {hostport}: {err}"}, req.query, 502)
+        finally:
+            call.cancel()  # a no-op once it is done
         out = [(k, v) for k, v in reply.headers.items() if k.lower() not in _HOP_HEADERS]
         return Response(reply.status, out, reply.body)
 

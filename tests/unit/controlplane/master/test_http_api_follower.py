@@ -3,6 +3,8 @@ client sees the leader's answer unchanged, never a redirect) and answers reads i
 
 from __future__ import annotations
 
+import asyncio
+
 from controlplane.master.core import Location, NotLeader
 from kelp_http import Request, Response, start_server
 from tests.unit.controlplane.master.test_http_api_support import FakeCore, run, serving
@@ -92,5 +94,49 @@ def test_two_followers_naming_each_other_do_not_bounce_a_request() -> None:
             # a forwards to b; b sees the request was forwarded and answers it itself.
             assert (r.status, r.json()) == (503, {"error": str(NotLeader(None))})
         assert len(a.args("assign")) == 0 and len(b.args("assign")) == 1
+
+    run(scenario())
+
+
+def test_an_assign_waiting_on_a_hung_leader_goes_to_the_new_one() -> None:
+    """The old leader is paused: it accepts the connection and never answers. When an election
+    names another leader, the follower drops the hung request and asks the new one."""
+    release = asyncio.Event()
+    arrivals: asyncio.Queue[str] = asyncio.Queue()
+
+    async def hung(req: Request) -> Response:
+        arrivals.put_nowait(req.path)
+        await release.wait()
+        return Response(200, [], b"old leader, too late")
+
+    async def fresh(req: Request) -> Response:
+        return Response(200, [], b"new leader")
+
+    async def scenario() -> None:
+        old = await start_server(hung, "127.0.0.1", 0)
+        new = await start_server(fresh, "127.0.0.1", 0)
+        core = FakeCore(leader_flag=False, leader_address=f"127.0.0.1:{old.port}")
+        try:
+            async with serving(core) as api:
+                waiting = asyncio.create_task(api.call("/dir/assign"))
+                assert await asyncio.wait_for(arrivals.get(), 5) == "/dir/assign"  # hanging there
+                core.leader_address = f"127.0.0.1:{new.port}"  # the election elsewhere
+                r = await asyncio.wait_for(waiting, 5)
+                assert (r.status, r.body) == (200, b"new leader")
+                # Growth is not retried: it waits for the leader it was sent to.
+                core.leader_address = f"127.0.0.1:{old.port}"
+                growing = asyncio.create_task(api.call("/vol/grow?count=1"))
+                assert await asyncio.wait_for(arrivals.get(), 5) == "/vol/grow"
+                core.leader_address = f"127.0.0.1:{new.port}"
+                # Absence of a retry: many leader-watch periods pass and it still waits.
+                await asyncio.sleep(0.3)
+                assert not growing.done()
+                release.set()
+                r = await asyncio.wait_for(growing, 5)
+                assert r.body == b"old leader, too late"
+        finally:
+            release.set()
+            await old.close()
+            await new.close()
 
     run(scenario())
