@@ -62,6 +62,11 @@ Context = grpc.aio.ServicerContext[Any, Any]
 FORWARDED_METADATA = "x-kelp-forwarded"
 # A forwarded Assign may wait for volume growth on the leader (assign_growth_wait_seconds, 5 s).
 FORWARD_TIMEOUT_SECONDS = 30.0
+# Forwarded calls that may be sent again: if the leader changes while a follower waits on the old
+# one (paused or cut off, so the call hangs), the follower drops it and asks the new leader. An
+# Assign is (an unanswered one only leaves a gap in the keys); lock leases are not.
+RETRY_ON_NEW_LEADER = frozenset({"Assign", "VolumeList"})
+LEADER_WATCH_SECONDS = 0.05
 # How often an open KeepConnected stream checks that this master still leads; SeaweedFS checks
 # every 5 s; a failover takes about a second, so clients move on within about two.
 LEADER_CHECK_SECONDS = 1.0
@@ -148,11 +153,20 @@ class WeedServicer:
         except MasterError as err:
             await context.abort(_status_of(err), str(err))
         assert leader is not None
-        call = getattr(self._stub(leader), method)
+        call = getattr(self._stub(leader), method)(
+            request, timeout=FORWARD_TIMEOUT_SECONDS, metadata=((FORWARDED_METADATA, "1"),)
+        )
+        answer: asyncio.Future[_T] = asyncio.ensure_future(call)
         try:
-            reply: _T = await call(
-                request, timeout=FORWARD_TIMEOUT_SECONDS, metadata=((FORWARDED_METADATA, "1"),)
-            )
+            while method in RETRY_ON_NEW_LEADER:
+                await asyncio.wait({answer}, timeout=LEADER_WATCH_SECONDS)
+                if answer.done():
+                    break
+                if self._core.is_leader() or self._core.leader() not in (leader, None):
+                    log.info("leader changed while forwarding method=%s old=%s", method, leader)
+                    answer.cancel()  # cancels the RPC
+                    return await self._on_leader(method, request, context, local)
+            reply: _T = await answer
         except grpc.aio.AioRpcError as err:
             code = err.code()
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:

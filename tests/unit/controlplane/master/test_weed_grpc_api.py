@@ -292,3 +292,39 @@ def test_a_follower_without_a_leader_answers_unavailable() -> None:
             assert "not found" in lookup.volume_id_locations[0].error  # reads still answer
 
     run(scenario())
+
+
+class _HungLeader(weed_master_pb2_grpc.SeaweedServicer):  # type: ignore[misc]  # generated, untyped
+    """A paused leader: it takes the call and never answers."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+
+    async def Assign(self, request: wpb.AssignRequest, context: object) -> wpb.AssignResponse:
+        self.arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def test_a_forwarded_assign_hung_on_the_old_leader_goes_to_the_new_one() -> None:
+    async def scenario() -> None:
+        hung = _HungLeader()
+        server = grpc.aio.server()
+        weed_master_pb2_grpc.add_SeaweedServicer_to_server(hung, server)
+        hung_port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with master(fleet()) as leader:
+                await beat(leader)
+                old = f"127.0.0.1:{hung_port - 10000}"
+                async with master(fleet(), leading=False, leader=old) as follower:
+                    call = asyncio.ensure_future(follower.stub.Assign(wpb.AssignRequest(count=1)))
+                    await asyncio.wait_for(hung.arrived.wait(), READ_TIMEOUT_SECONDS)
+                    follower.log.leader_address = f"127.0.0.1:{leader.grpc_port - 10000}"  # elected
+                    reply = await asyncio.wait_for(call, READ_TIMEOUT_SECONDS)
+                    assert reply.error == "" and reply.count == 1
+                    assert leader.core.statistics().keys_issued == 1
+        finally:
+            await server.stop(None)
+
+    run(scenario())
