@@ -656,15 +656,7 @@ class MasterCore:
                 lock = self._log.state.admin_locks.get(name)
                 admin_lock.check(lock, name, token, _ns(self._clock.time()))
                 assert lock is not None
-                barrier = events_pb2.AdminLockLeased(
-                    lock_name=name,
-                    token=lock.token,
-                    client_name=lock.client_name,
-                    lock_ts_ns=lock.lock_ts_ns,
-                    lease_ns=lock.lease_ns,
-                    message=lock.message,
-                    term=lock.term,
-                )
+                barrier = lock.leased_event()
             try:
                 await commit(self._log, [events_pb2.Event(admin_lock_leased=barrier)])
             except NotLeader as err:

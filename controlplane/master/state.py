@@ -72,6 +72,18 @@ class AdminLock:
     term: int  # Raft term of the leader that granted or renewed it
     held: bool = True
 
+    def leased_event(self) -> events_pb2.AdminLockLeased:
+        """The grant as an event: folding it (again) restores this lock as held."""
+        return events_pb2.AdminLockLeased(
+            lock_name=self.lock_name,
+            token=self.token,
+            client_name=self.client_name,
+            lock_ts_ns=self.lock_ts_ns,
+            lease_ns=self.lease_ns,
+            message=self.message,
+            term=self.term,
+        )
+
 
 @dataclass(slots=True)
 class VolumeRecord:
@@ -321,19 +333,7 @@ class MasterState:
             )
         for name in sorted(self.admin_locks):
             lock = self.admin_locks[name]
-            out.append(
-                events_pb2.Event(
-                    admin_lock_leased=events_pb2.AdminLockLeased(
-                        lock_name=name,
-                        token=lock.token,
-                        client_name=lock.client_name,
-                        lock_ts_ns=lock.lock_ts_ns,
-                        lease_ns=lock.lease_ns,
-                        message=lock.message,
-                        term=lock.term,
-                    )
-                )
-            )
+            out.append(events_pb2.Event(admin_lock_leased=lock.leased_event()))
             if not lock.held:
                 out.append(
                     events_pb2.Event(
