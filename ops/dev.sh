@@ -13,14 +13,14 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 STAMP="$VENV/.kelp-installed"   # hash of pyproject.toml at the last successful pip install
 
-# Debian packages kelp needs now: a Python 3.11+ with venv and ensurepip, and a compiler for
-# any dependency that has no wheel for this platform.
-SYSTEM_PACKAGES=(python3 python3-venv python3-dev build-essential)
+# Debian packages kelp needs now: a Python 3.11+ with venv and ensurepip, a compiler for
+# any dependency that has no wheel for this platform, and PostgreSQL for the filer's store
+# (its server for the tests, see start_postgres below; psycopg's binary wheel brings libpq).
+SYSTEM_PACKAGES=(python3 python3-venv python3-dev build-essential postgresql)
 # To be added by later issues (keep this list in step with them):
 #   fuse3 libfuse3-dev pkg-config   the FUSE mount (pyfuse3)
 #   libisal2                        ISA-L erasure coding fast path
 #   wrk                             HTTP load generator for ops/bench
-#   postgresql                      the filer's PostgreSQL store (see start_postgres below)
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -43,8 +43,40 @@ install_system_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# PostgreSQL start-up hook: the filer issue starts a local server here for the integration tests.
-start_postgres() { :; }
+# The role the filer's PostgreSQL tests log in as over TCP (tests/pgtest.py has the same defaults,
+# KELP_PG_HOST/PORT/USER/PASSWORD override both). It may create databases and nothing more.
+KELP_PG_ROLE="${KELP_PG_USER:-kelp}"
+KELP_PG_ROLE_PASSWORD="${KELP_PG_PASSWORD:-kelp}"
+
+# Start the local PostgreSQL cluster when it is installed and down, and make sure the test role
+# exists. Idempotent. Never fails the caller: without a server the PostgreSQL tests skip, saying why.
+start_postgres() {
+    if ! command -v pg_lsclusters >/dev/null 2>&1; then
+        log "PostgreSQL is not installed (apt-get install postgresql): its filer tests will be skipped"
+        return 0
+    fi
+    local version status
+    read -r version status < <(pg_lsclusters -h | awk '$2 == "main" {print $1, $4; exit}') || true
+    if [ -z "${version:-}" ]; then
+        log "PostgreSQL has no 'main' cluster (pg_createcluster): its filer tests will be skipped"
+        return 0
+    fi
+    if [ "$status" != online ]; then
+        log "starting PostgreSQL $version main"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
+            { log "PostgreSQL $version main did not start: its filer tests will be skipped"; return 0; }
+    fi
+    # psql reads the SQL on stdin; the role's name and password are plain words (no quoting needed).
+    as_root su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -d postgres" <<SQL >/dev/null ||
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$KELP_PG_ROLE') THEN
+        CREATE ROLE $KELP_PG_ROLE LOGIN CREATEDB PASSWORD '$KELP_PG_ROLE_PASSWORD';
+    END IF;
+END \$\$;
+SQL
+        log "could not create PostgreSQL role $KELP_PG_ROLE: its filer tests may be skipped"
+    return 0
+}
 
 find_python() {
     if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return 0; fi
@@ -97,6 +129,7 @@ cmd_test() {
     "$VENV/bin/mypy"
     log "generated protos up to date"
     "$VENV/bin/python" -m ops.protogen --check
+    start_postgres
     log "pytest"
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words on purpose
     "$VENV/bin/python" -m pytest -ra ${PYTEST_ARGS:-tests/}
