@@ -6,6 +6,7 @@ Must not import controlplane, dataplane or ops: it is a leaf library.
 
 from __future__ import annotations
 
+from kelp_http.body_stream import BodyIncomplete, BodyStream
 from kelp_http.client import ClientResponse, HttpClient
 from kelp_http.errors import (
     ConnectFailed,
@@ -23,6 +24,8 @@ from kelp_http.response import Response, error_response, json_response
 from kelp_http.server import Handler, HttpServer, start_server
 
 __all__ = [
+    "BodyIncomplete",
+    "BodyStream",
     "ClientResponse",
     "ConnectFailed",
     "ConnectionClosed",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote
 
+from kelp_http.body_stream import BodyStream
 from kelp_http.headers import Headers
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
@@ -21,7 +22,8 @@ def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 class Request:
-    """One request: method, decoded path, raw path, query, headers, whole body and peer address.
+    """One request: method, decoded path, raw path, query, headers, whole body (or a `stream` of
+    it, for large bodies on servers that ask for that) and peer address.
 
     ``query`` is parsed on first access: most volume-server GETs never look at it.
     """
@@ -35,6 +37,7 @@ class Request:
         "query_string",
         "raw_path",
         "remote",
+        "stream",
         "version",
     )
 
@@ -61,6 +64,9 @@ class Request:
         self.remote = remote
         self.version = version
         self._query: dict[str, str] | None = None
+        # Set instead of `body` for a body the server streams (see HttpServer's stream_body_over):
+        # `body` is then b"" and the handler reads `async for chunk in req.stream`.
+        self.stream: BodyStream | None = None
 
     @property
     def query(self) -> dict[str, str]:

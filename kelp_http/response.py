@@ -6,7 +6,7 @@ Imports only the standard library; no asyncio, no server code.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +19,17 @@ class Response:
     """Status, header pairs and body; the server adds Content-Length, Date and Server.
 
     A handler answering HEAD may set ``("Content-Length", n)`` itself and leave the body empty.
+
+    ``stream`` (instead of ``body``) sends a body as it is produced, with backpressure: set
+    ``("Content-Length", n)`` and yield exactly n bytes in total. A stream that fails or yields a
+    different total aborts the connection (the peer sees a short body, never a wrong one). With
+    no Content-Length the body ends when the server closes the connection.
     """
 
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | memoryview = b""
+    stream: AsyncIterator[bytes] | None = None
 
 
 # Built once: json.dumps with non-default arguments constructs an encoder on every call, which

@@ -22,7 +22,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from email.utils import formatdate
 from http import HTTPStatus
 from types import CoroutineType
@@ -30,6 +30,7 @@ from typing import Any, cast
 
 import httptools
 
+from kelp_http.body_stream import BodyStream
 from kelp_http.headers import Headers
 from kelp_http.request import Request
 from kelp_http.response import Response, error_response
@@ -57,6 +58,8 @@ DEFAULT_IDLE_TIMEOUT_S = 120.0
 # The sweep runs a few times per timeout, and at least this often, so a dead connection
 # outlives its timeout by at most a fraction of it.
 _MAX_SWEEP_INTERVAL_S = 5.0
+# A streamed request body may be this long unless the server says otherwise (1 TiB: no practical cap).
+DEFAULT_MAX_STREAMED_BODY = 1 << 40
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _STATUS_LINES: dict[int, str] = {}
@@ -139,21 +142,31 @@ class _Resume:
 class _Pending:
     """A queued unit of work: a parsed request, or a canned reply (413/400) after which we close."""
 
-    __slots__ = ("canned", "keep_alive", "request")
+    __slots__ = ("canned", "keep_alive", "request", "stream")
 
-    def __init__(self, request: Request | None, keep_alive: bool, canned: Response | None = None) -> None:
+    def __init__(
+        self,
+        request: Request | None,
+        keep_alive: bool,
+        canned: Response | None = None,
+        stream: BodyStream | None = None,
+    ) -> None:
         self.request = request
         self.keep_alive = keep_alive
         self.canned = canned
+        self.stream = stream  # the request's streamed body, if it has one
 
 
 class _Connection(asyncio.Protocol):
     __slots__ = (
         "_body",
+        "_body_backlogged",
         "_body_size",
+        "_body_stream",
         "_busy",
         "_closed",
         "_continue_pending",
+        "_drain_waiter",
         "_head_bytes",
         "_head_done",
         "_headers",
@@ -168,6 +181,7 @@ class _Connection(asyncio.Protocol):
         "_remote",
         "_server",
         "_shutting_down",
+        "_streaming_out",
         "_transport",
         "_url",
         "_writing_paused",
@@ -196,6 +210,10 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0  # bytes received since the current head began, until it completes
         self._head_done = False
         self._last_active = self._loop.time()  # last byte received or reply written
+        self._body_stream: BodyStream | None = None  # the request body being streamed in, if any
+        self._body_backlogged = False  # its handler is behind: reading paused until it catches up
+        self._streaming_out = False  # a Response.stream is being written
+        self._drain_waiter: asyncio.Future[None] | None = None
 
     # ---- transport callbacks -------------------------------------------------------------------
 
@@ -216,6 +234,10 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._queue.clear()
+        if self._body_stream is not None:
+            self._body_stream.fail("connection closed")
+            self._body_stream = None
+        self._wake_drain()
         self._server._connection_done(self)
 
     def pause_writing(self) -> None:
@@ -225,8 +247,14 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._last_active = self._loop.time()
         self._writing_paused = False
+        self._wake_drain()
         self._resume_reading()
         self._pump()
+
+    def _wake_drain(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if self._parser_dead or self._closed:
@@ -238,7 +266,11 @@ class _Connection(asyncio.Protocol):
             self._parser_dead = True
             cause = err.__context__
             if isinstance(cause, _BodyTooLarge):
-                self._queue.append(_Pending(None, False, error_response(413, str(cause))))
+                if self._body_stream is not None:
+                    self._body_stream.fail(str(cause))
+                    self._body_stream = None
+                else:
+                    self._queue.append(_Pending(None, False, error_response(413, str(cause))))
             else:
                 log.error("http parser callback failed remote=%s", self._remote, exc_info=cause or err)
                 self._queue.append(_Pending(None, False, error_response(500, "internal error")))
@@ -247,7 +279,13 @@ class _Connection(asyncio.Protocol):
             self._queue.append(_Pending(None, False, error_response(400, "protocol upgrade not supported")))
         except httptools.HttpParserError as err:
             self._parser_dead = True
-            self._queue.append(_Pending(None, False, error_response(400, f"malformed request: {err}")))
+            if self._body_stream is not None:
+                # The streamed request is already with its handler: it sees the body fail, and
+                # the connection closes after its reply.
+                self._body_stream.fail(f"malformed request: {err}")
+                self._body_stream = None
+            else:
+                self._queue.append(_Pending(None, False, error_response(400, f"malformed request: {err}")))
         if not self._head_done and not self._parser_dead:
             # Counted after feeding: a chunk that completes the head resets the count first.
             self._head_bytes += len(data)
@@ -261,6 +299,9 @@ class _Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         # Half-close from the peer: finish queued replies, then close (returning True keeps it open).
+        if self._body_stream is not None:
+            self._body_stream.fail("peer closed its side before the body ended")
+            self._body_stream = None
         if self._busy or self._queue:
             self._peer_eof = True
             return True
@@ -286,9 +327,15 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         headers = self._headers
         length = headers.get("content-length")
-        limit = self._server.max_body
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise _BodyTooLarge(int(length), limit)
+        server = self._server
+        if server.stream_body_over is not None and self._wants_stream(length):
+            if length is not None and length.isdigit() and int(length) > server.max_streamed_body:
+                raise _BodyTooLarge(int(length), server.max_streamed_body)
+            self._start_stream()
+        else:
+            limit = server.max_body
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise _BodyTooLarge(int(length), limit)
         expect = headers.get("expect")
         wants_continue = expect is not None and expect.lower() == "100-continue"
         if wants_continue and self._parser.get_http_version() == "1.1":
@@ -297,8 +344,45 @@ class _Connection(asyncio.Protocol):
             elif self._transport is not None:
                 self._transport.write(_CONTINUE)
 
+    def _wants_stream(self, length: str | None) -> bool:
+        threshold = self._server.stream_body_over
+        assert threshold is not None
+        if length is not None:
+            return length.isdigit() and int(length) > threshold
+        encoding = self._headers.get("transfer-encoding")
+        return encoding is not None and "chunked" in encoding.lower()  # size unknown: stream it
+
+    def _start_stream(self) -> None:
+        """Queue the request now, with a body stream the parser feeds as the body arrives."""
+        parser = self._parser
+        method_b = parser.get_method()
+        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        request = Request(
+            _METHODS.get(method_b) or method_b.decode("latin-1"),
+            url.decode("utf-8", "surrogateescape"),
+            self._headers,
+            b"",
+            self._remote,
+            parser.get_http_version(),
+        )
+        stream = self._body_stream = request.stream = BodyStream(self._on_body_backlog)
+        self._queue.append(_Pending(request, parser.should_keep_alive(), stream=stream))
+
+    def _on_body_backlog(self, backlogged: bool) -> None:
+        self._body_backlogged = backlogged
+        if backlogged:
+            self._pause_reading()
+        elif not self._writing_paused and not self._parser_dead and len(self._queue) < _MAX_QUEUED:
+            self._resume_reading()
+
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
+        stream = self._body_stream
+        if stream is not None:
+            if self._body_size > self._server.max_streamed_body:
+                raise _BodyTooLarge(self._body_size, self._server.max_streamed_body)
+            stream.feed(body)
+            return
         if self._body_size > self._server.max_body:
             raise _BodyTooLarge(self._body_size, self._server.max_body)
         self._body.append(body)
@@ -307,6 +391,10 @@ class _Connection(asyncio.Protocol):
         self._in_message = False
         self._head_done = False
         self._continue_pending = False
+        if self._body_stream is not None:
+            self._body_stream.finish()  # its request was queued when the head arrived
+            self._body_stream = None
+            return
         parser = self._parser
         method_b = parser.get_method()
         method = _METHODS.get(method_b) or method_b.decode("latin-1")
@@ -384,6 +472,10 @@ class _Connection(asyncio.Protocol):
     def _finish(self, request: Request, keep_alive: bool, response: Any) -> None:
         if not isinstance(response, Response):
             response = self._failed(request, TypeError(f"handler returned {type(response).__name__}"))
+        if request.stream is not None and not request.stream.finished:
+            # The handler answered before the body ended (an error, say): the rest of the body is
+            # still on the wire, so this connection cannot carry another request.
+            keep_alive = False
         self._write(request, response, keep_alive)
 
     def _write(self, request: Request | None, response: Response, keep_alive: bool) -> None:
@@ -405,6 +497,7 @@ class _Connection(asyncio.Protocol):
                 declared = value
                 continue
             parts.append(f"{name}: {_clean(value)}\r\n")
+        stream = response.stream
         send_body = True
         if status in _NO_BODY_STATUSES or status < 200:
             send_body = False
@@ -416,6 +509,11 @@ class _Connection(asyncio.Protocol):
                 parts.append(f"Content-Length: {declared}\r\n")
             elif size:
                 parts.append(f"Content-Length: {size}\r\n")
+        elif stream is not None:
+            if declared is not None:
+                parts.append(f"Content-Length: {declared}\r\n")
+            else:
+                keep_alive = False  # no length: the body ends when the connection does
         else:
             parts.append(f"Content-Length: {size}\r\n")
         close = not keep_alive or self._shutting_down or self._server._closing
@@ -425,6 +523,13 @@ class _Connection(asyncio.Protocol):
             parts.append("Connection: keep-alive\r\n")
         parts.append("\r\n")
         head = "".join(parts).encode("utf-8", "surrogateescape")
+        if stream is not None:
+            transport.write(head)
+            expected = int(declared) if declared is not None and declared.isdigit() else None
+            # Busy until the stream ends: no later pipelined reply may overtake it.
+            self._busy = self._streaming_out = True
+            self._loop.create_task(self._send_stream(stream, expected if send_body else 0, close, send_body))
+            return
         if not send_body or not size:
             transport.write(head)
         elif size <= _COALESCE_LIMIT:
@@ -437,6 +542,53 @@ class _Connection(asyncio.Protocol):
             self._queue.clear()
             transport.close()
 
+    async def _send_stream(
+        self, stream: AsyncIterator[bytes], expected: int | None, close: bool, send_body: bool
+    ) -> None:
+        """Write a Response.stream after its head, pausing while the peer is not draining."""
+        sent = 0
+        ok = False
+        try:
+            if send_body:
+                async for piece in stream:
+                    if self._closed:
+                        break
+                    if piece:
+                        sent += len(piece)
+                        if expected is not None and sent > expected:
+                            raise ValueError(f"response stream yielded over its Content-Length {expected}")
+                        assert self._transport is not None
+                        self._transport.write(piece)
+                        self._last_active = self._loop.time()
+                    while self._writing_paused and not self._closed:
+                        self._drain_waiter = self._loop.create_future()
+                        await self._drain_waiter
+                        self._drain_waiter = None
+            ok = not self._closed and (expected is None or sent == expected)
+            if not ok and not self._closed:
+                log.warning("response stream ended at %d of %s bytes; aborting", sent, expected)
+        except Exception:
+            log.exception("response stream failed after %d bytes; aborting", sent)
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+            self._streaming_out = False
+        transport = self._transport
+        if self._closed or transport is None:
+            return
+        if not ok or close:
+            self._closed = True
+            self._queue.clear()
+            if ok:
+                transport.close()
+            else:
+                transport.abort()
+            return
+        self._busy = False
+        self._pump()
+
     # ---- flow control and shutdown -------------------------------------------------------------
 
     def _pause_reading(self) -> None:
@@ -445,13 +597,16 @@ class _Connection(asyncio.Protocol):
             self._transport.pause_reading()
 
     def _resume_reading(self) -> None:
+        if self._body_backlogged:
+            return  # a streamed body's handler is behind; it resumes reading when it catches up
         if self._reading_paused and self._transport is not None and not self._closed:
             self._reading_paused = False
             self._transport.resume_reading()
 
     def inactive_for(self, now: float) -> float:
-        """Seconds without traffic; 0 while a handler works on a request."""
-        return 0.0 if self._busy else now - self._last_active
+        """Seconds without traffic; 0 while a handler works on a request (but a streamed reply
+        that the peer stopped reading counts as inactive)."""
+        return 0.0 if self._busy and not self._streaming_out else now - self._last_active
 
     def shutdown(self) -> None:
         """Close now if idle; otherwise close after the reply being produced."""
@@ -479,9 +634,15 @@ class HttpServer:
         max_body: int,
         server_header: str | None,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+        stream_body_over: int | None = None,
+        max_streamed_body: int = DEFAULT_MAX_STREAMED_BODY,
     ) -> None:
         self._handler = handler
         self.max_body = max_body
+        # Bodies longer than this (and chunked ones) reach the handler as `Request.stream` while they
+        # arrive, up to max_streamed_body; None buffers every body (up to max_body).
+        self.stream_body_over = stream_body_over
+        self.max_streamed_body = max_streamed_body
         self.idle_timeout = idle_timeout
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._server_line = f"Server: {server_header}\r\n" if server_header else ""
@@ -555,9 +716,21 @@ async def start_server(
     max_body: int = 256 << 20,
     server_header: str | None = None,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+    stream_body_over: int | None = None,
+    max_streamed_body: int = DEFAULT_MAX_STREAMED_BODY,
 ) -> HttpServer:
-    """Listen on host:port (0 picks a free port) and serve ``handler``; returns once listening."""
-    server = HttpServer(handler, max_body=max_body, server_header=server_header, idle_timeout=idle_timeout)
+    """Listen on host:port (0 picks a free port) and serve ``handler``; returns once listening.
+
+    ``stream_body_over``: request bodies longer than this many bytes (and chunked ones) are handed
+    to the handler as ``Request.stream`` while they arrive, up to ``max_streamed_body``."""
+    server = HttpServer(
+        handler,
+        max_body=max_body,
+        server_header=server_header,
+        idle_timeout=idle_timeout,
+        stream_body_over=stream_body_over,
+        max_streamed_body=max_streamed_body,
+    )
     await server._listen(host, port)
     log.debug("listening host=%s port=%d", server.host, server.port)
     return server
