@@ -34,6 +34,7 @@ from kelp_http.body_stream import BodyStream
 from kelp_http.headers import Headers
 from kelp_http.request import Request
 from kelp_http.response import Response, error_response
+from kelp_http.stats import RequestStats
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class _Connection(asyncio.Protocol):
         "_remote",
         "_server",
         "_shutting_down",
+        "_started",
         "_streaming_out",
         "_transport",
         "_url",
@@ -213,6 +215,7 @@ class _Connection(asyncio.Protocol):
         self._body_stream: BodyStream | None = None  # the request body being streamed in, if any
         self._body_backlogged = False  # its handler is behind: reading paused until it catches up
         self._streaming_out = False  # a Response.stream is being written
+        self._started = 0.0  # loop time the current request's handler started (for RequestStats)
         self._drain_waiter: asyncio.Future[None] | None = None
 
     # ---- transport callbacks -------------------------------------------------------------------
@@ -423,6 +426,7 @@ class _Connection(asyncio.Protocol):
                 self._write(None, item.canned, False)
                 continue
             self._busy = True
+            self._started = self._loop.time()
             ctx = contextvars.copy_context()
             try:
                 coro = self._server._handler(request)
@@ -472,6 +476,11 @@ class _Connection(asyncio.Protocol):
     def _finish(self, request: Request, keep_alive: bool, response: Any) -> None:
         if not isinstance(response, Response):
             response = self._failed(request, TypeError(f"handler returned {type(response).__name__}"))
+        stats = self._server.stats
+        if stats is not None:
+            stats.observe(
+                stats.label(request.method, request.path), response.status, self._loop.time() - self._started
+            )
         if request.stream is not None and not request.stream.finished:
             # The handler answered before the body ended (an error, say): the rest of the body is
             # still on the wire, so this connection cannot carry another request.
@@ -636,8 +645,10 @@ class HttpServer:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
         stream_body_over: int | None = None,
         max_streamed_body: int = DEFAULT_MAX_STREAMED_BODY,
+        stats: RequestStats | None = None,
     ) -> None:
         self._handler = handler
+        self.stats = stats  # per-request counts and latencies, when the owner exports metrics
         self.max_body = max_body
         # Bodies longer than this (and chunked ones) reach the handler as `Request.stream` while they
         # arrive, up to max_streamed_body; None buffers every body (up to max_body).
@@ -718,6 +729,7 @@ async def start_server(
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
     stream_body_over: int | None = None,
     max_streamed_body: int = DEFAULT_MAX_STREAMED_BODY,
+    stats: RequestStats | None = None,
 ) -> HttpServer:
     """Listen on host:port (0 picks a free port) and serve ``handler``; returns once listening.
 
@@ -730,6 +742,7 @@ async def start_server(
         idle_timeout=idle_timeout,
         stream_body_over=stream_body_over,
         max_streamed_body=max_streamed_body,
+        stats=stats,
     )
     await server._listen(host, port)
     log.debug("listening host=%s port=%d", server.host, server.port)

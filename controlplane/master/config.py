@@ -26,6 +26,7 @@ class MasterConfig:
     mdir: str = "/tmp/kelp-master"  # Raft journal and snapshots
     peers: tuple[str, ...] = ()  # "host:port" of every master, self included; () = a cluster of one
     raft_port: int = 0  # 0 = HTTP port + 20000 (see raft.py; a lone master past 65535 takes a free port)
+    metrics_port: int = 0  # -metricsPort: Prometheus /metrics listener; 0 = none
     volume_size_limit_mb: int = 30 * 1024  # a volume stops taking assigns at this size
     default_replication: str = "000"
     pulse_seconds: float = 5.0  # volume-server heartbeat interval

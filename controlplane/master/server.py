@@ -23,9 +23,11 @@ from controlplane.master.control_grpc_api import ControlServicer
 from controlplane.master.core import MasterCore
 from controlplane.master.grpc_api import MasterServicer
 from controlplane.master.http_api import MasterHttpApi
+from controlplane.master.metrics import http_stats, master_registry
 from controlplane.master.volume_admin_client import CHANNEL_OPTIONS, GrpcVolumeAdmin
 from controlplane.master.weed_grpc_api import WeedServicer
 from kelp_http import HttpClient, HttpServer, Request, Response, error_response, start_server
+from kelp_http.metrics_server import start_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class RunningMaster:
     _stopping: asyncio.Event
     _stopped: bool = False
     _weed: WeedServicer | None = None  # master_pb.Seaweed: its forwarding channels close on stop
+    metrics: HttpServer | None = None  # the -metricsPort listener, if any
 
     async def wait(self) -> None:
         """Return when the background jobs end by `stop()`; raise if one of them failed."""
@@ -87,6 +90,8 @@ class RunningMaster:
         self._servicer.shutting_down = True
         try:
             await self._http.close()
+            if self.metrics is not None:
+                await self.metrics.close()
             await self._grpc.stop(_GRPC_STOP_GRACE_SECONDS)
             self._stopping.set()
             # A job's failure stays in the task for wait(); stop() only waits for the end.
@@ -119,7 +124,8 @@ async def serve(config: MasterConfig) -> RunningMaster:
     grpc_server: grpc.aio.Server | None = None
     core: MasterCore | None = None
     try:
-        http = await start_server(gate, config.bind_ip, config.port)
+        stats = http_stats()
+        http = await start_server(gate, config.bind_ip, config.port, stats=stats)
         grpc_server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
         wanted = config.grpc_port or (config.port + GRPC_PORT_OFFSET if config.port else 0)
         host = f"[{config.bind_ip}]" if ":" in config.bind_ip else config.bind_ip  # IPv6 literal
@@ -149,7 +155,16 @@ async def serve(config: MasterConfig) -> RunningMaster:
         await client.close()
         await admin.close()
         raise
-    log.info("master ready http_port=%d grpc_port=%d mdir=%s", http.port, grpc_port, config.mdir)
-    return RunningMaster(
+    running = RunningMaster(
         http.port, grpc_port, core, http, grpc_server, servicer, client, admin, jobs, stopping, _weed=weed
     )
+    if config.metrics_port:
+        try:
+            running.metrics = await start_metrics_server(
+                master_registry(core, stats), config.bind_ip, config.metrics_port
+            )
+        except BaseException:
+            await running.stop()
+            raise
+    log.info("master ready http_port=%d grpc_port=%d mdir=%s", http.port, grpc_port, config.mdir)
+    return running

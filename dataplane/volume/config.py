@@ -31,3 +31,4 @@ class VolumeServerConfig:
     replication_timeout_seconds: float = 30.0  # per replica request in a W=N fan-out
     heartbeat_max_backoff_seconds: float = 5.0  # cap on the retry delay when no master answers
     lookup_ttl_seconds: float = 10.0  # how long a volume-location answer is cached
+    metrics_port: int = 0  # -metricsPort: Prometheus /metrics listener; 0 = none

@@ -29,8 +29,11 @@ from dataplane.volume.engine.store import Store
 from dataplane.volume.grpc_api import VolumeAdminServicer
 from dataplane.volume.heartbeat import Heartbeat, NodeIdentity
 from dataplane.volume.http_api import VolumeHttpApi
+from dataplane.volume.metrics import volume_registry
 from dataplane.volume.replicate import Replicator
 from kelp_http import HttpClient, HttpServer, start_server
+from kelp_http.metrics_server import start_metrics_server
+from kelp_http.stats import RequestStats
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class RunningVolumeServer:
     _client: HttpClient
     control: ControlSubscriber
     _background: asyncio.Task[None] | None = None
+    metrics: HttpServer | None = None  # the -metricsPort listener, if any
     _stopping: bool = field(default=False)
 
     async def stop(self) -> None:
@@ -74,6 +78,8 @@ class RunningVolumeServer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._background
             await self._http.close()
+            if self.metrics is not None:
+                await self.metrics.close()
             await self._grpc.stop(GRPC_STOP_GRACE_SECONDS)
         finally:
             await self._client.close()
@@ -119,11 +125,13 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
     )
     http: HttpServer | None = None
     grpc_server: grpc.aio.Server | None = None
+    http_stats = RequestStats()
     try:
         http = await start_server(
             api.handle,
             config.bind_ip,
             config.port,
+            stats=http_stats,
             max_body=config.file_size_limit_mb * 1024 * 1024 + BODY_SLACK,
             server_header=f"kelp Volume {version}",
         )
@@ -176,6 +184,14 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
         _client=client,
         control=control,
     )
+    if config.metrics_port:
+        try:
+            running.metrics = await start_metrics_server(
+                volume_registry(store, heartbeat, http_stats), config.bind_ip, config.metrics_port
+            )
+        except BaseException:
+            await running.stop()
+            raise
     running._background = asyncio.create_task(
         _supervise(heartbeat, control, store), name=f"volume-server-{url}"
     )

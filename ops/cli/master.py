@@ -41,6 +41,7 @@ def flag_set() -> FlagSet:
     fs.port("port", _DEFAULTS.port, "HTTP listen port")
     fs.port("port.grpc", _DEFAULTS.grpc_port, "gRPC listen port; 0 means -port + 10000")
     fs.port("raft.port", _DEFAULTS.raft_port, "Raft port; 0 means the convention in raft.py (kelp)")
+    fs.port("metricsPort", _DEFAULTS.metrics_port, "Prometheus /metrics listen port; 0 = no metrics listener")
     fs.string("mdir", _DEFAULTS.mdir, "directory for the Raft journal and snapshots (created if missing)")
     fs.boolean("raft.journalFsync", _DEFAULTS.raft_journal_fsync,
                "fsync Raft entries before acknowledging them and term/vote before voting: survives "
@@ -113,6 +114,7 @@ def main(argv: list[str]) -> int:
         pulse_seconds=flags.number("pulseSeconds"),
         raft_journal_fsync=flags.boolean("raft.journalFsync"),
         raft_join=flags.boolean("raft.join"),
+        metrics_port=flags.integer("metricsPort"),
     ), settings)
     runner.make_dirs_or_exit("master", config.mdir)
     check_membership_or_exit(config)

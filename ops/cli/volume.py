@@ -60,6 +60,7 @@ def flag_set() -> FlagSet:
                "5-byte .idx offsets like the PyPI weed build; false = standard 4-byte (kelp)")
     fs.string("disk", _DEFAULTS.disk_type, "disk type of this server's volumes: hdd (default), ssd, or a tag")
     fs.boolean("fsync", _DEFAULTS.fsync, "fsync every write before answering (kelp)")
+    fs.port("metricsPort", _DEFAULTS.metrics_port, "Prometheus /metrics listen port; 0 = no metrics listener")
     runner.add_process_flags(fs)
     return fs
 
@@ -100,6 +101,7 @@ def main(argv: list[str]) -> int:
         pulse_seconds=flags.number("pulseSeconds"),
         fsync=flags.boolean("fsync"),
         disk_type=flags.text("disk"),
+        metrics_port=flags.integer("metricsPort"),
     ), settings)
     runner.make_dirs_or_exit("volume", *config.dirs)
 
