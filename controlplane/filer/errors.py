@@ -10,6 +10,8 @@ Pure: imports nothing from kelp.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 NOT_FOUND_MESSAGE = "filer: no entry is found in filer store"
 
 
@@ -95,12 +97,14 @@ class InvalidRename(FilerError, ValueError):
 
 
 class ChunkWriteFailed(FilerError):
-    """A chunk could not be stored on any volume server (assign or upload failed)."""
+    """A chunk could not be stored on any volume server (assign or upload failed). `written`
+    names the fids already stored for this request, which the caller must discard."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, written: Sequence[str] = ()) -> None:
         super().__init__(f"write {path}: {reason}")
         self.path = path
         self.reason = reason
+        self.written = tuple(written)
 
 
 class ChunkReadFailed(FilerError):
