@@ -1,0 +1,141 @@
+"""Tx: one database transaction of the filer store (entries, change log, chunk deletion queue, kv).
+
+Entries are opaque bytes keyed by (directory, name). `insert` and `upsert` use ON CONFLICT, so an
+existing row never aborts the transaction (on PostgreSQL a failed statement would poison it):
+EntryExists can be caught and the transaction carried on. Changes logged here are buffered and
+numbered at commit (changelog.py explains why); chunk deletions and kv writes go to the database
+at once, inside this transaction.
+
+Imports SQLAlchemy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from controlplane.filer.store.changelog import PendingChange
+from controlplane.filer.store.errors import EntryExists, ReadOnlyTransaction
+from controlplane.filer.store.tables import chunk_deletions, entries, kv
+
+MAX_CODE_POINT = 0x10FFFF
+SURROGATES = range(0xD800, 0xE000)
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string greater than every string that starts with prefix (None: no bound).
+    Names compare in code point order (UTF-8 byte order), so `prefix <= name < bound` is exactly
+    "name starts with prefix" and stays an index range scan."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars.pop()) + 1
+        if code in SURROGATES:
+            code = SURROGATES.stop  # not storable as text; the next code point is
+        if code <= MAX_CODE_POINT:
+            return "".join(chars) + chr(code)
+    return None
+
+
+class Tx:
+    """Use through FilerStore.transaction(); methods run in that one transaction."""
+
+    def __init__(self, connection: sa.Connection, *, read_only: bool = False) -> None:
+        self._connection = connection
+        self._read_only = read_only
+        self._insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        self.pending_changes: list[PendingChange] = []
+        # After a commit that logged changes: the seq of the last one (the store sets it).
+        self.last_seq: int | None = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        return self._connection
+
+    def _writing(self, operation: str) -> None:
+        if self._read_only:
+            raise ReadOnlyTransaction(operation)
+
+    # entries
+
+    def find(self, directory: str, name: str) -> bytes | None:
+        e = entries.c
+        found = self._connection.execute(
+            sa.select(e.entry).where(e.directory == directory, e.name == name)
+        ).scalar()
+        return None if found is None else bytes(found)
+
+    def insert(self, directory: str, name: str, entry: bytes) -> None:
+        """Add a new entry; raises EntryExists (leaving the transaction usable) if one is there."""
+        self._writing("insert")
+        statement = self._insert(entries).values(directory=directory, name=name, entry=entry)
+        statement = statement.on_conflict_do_nothing(index_elements=["directory", "name"])
+        # RETURNING says whether a row went in (rowcount is not reported for INSERTs everywhere).
+        if self._connection.execute(statement.returning(entries.c.name)).first() is None:
+            raise EntryExists(directory, name)
+
+    def upsert(self, directory: str, name: str, entry: bytes) -> None:
+        self._writing("upsert")
+        statement = self._insert(entries).values(directory=directory, name=name, entry=entry)
+        self._connection.execute(statement.on_conflict_do_update(
+            index_elements=["directory", "name"], set_={"entry": statement.excluded.entry}))
+
+    def delete(self, directory: str, name: str) -> bool:
+        self._writing("delete")
+        e = entries.c
+        result = self._connection.execute(entries.delete().where(e.directory == directory, e.name == name))
+        return bool(result.rowcount)
+
+    def list(self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "",
+             limit: int) -> list[tuple[str, bytes]]:
+        """Children of directory in name order: after `start` (or from it when inclusive), whose
+        names start with `prefix`, at most `limit`."""
+        if limit <= 0:
+            return []
+        e = entries.c
+        query = sa.select(e.name, e.entry).where(e.directory == directory)
+        if start:
+            query = query.where(e.name >= start if inclusive else e.name > start)
+        if prefix:
+            query = query.where(e.name >= prefix)
+            bound = prefix_upper_bound(prefix)
+            if bound is not None:
+                query = query.where(e.name < bound)
+        rows = self._connection.execute(query.order_by(e.name).limit(limit)).all()
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    def has_children(self, directory: str) -> bool:
+        e = entries.c
+        return self._connection.execute(
+            sa.select(sa.literal(1)).where(e.directory == directory).limit(1)
+        ).first() is not None
+
+    # change log, chunk deletions
+
+    def log_change(self, directory: str, ts_ns: int, payload: bytes) -> None:
+        """Log one event in this transaction; its seq is assigned at commit, in commit order."""
+        self._writing("log_change")
+        self.pending_changes.append(PendingChange(directory, ts_ns, bytes(payload)))
+
+    def queue_chunk_deletions(self, fids: Iterable[str]) -> None:
+        self._writing("queue_chunk_deletions")
+        rows = [{"fid": fid} for fid in fids]
+        if rows:
+            self._connection.execute(chunk_deletions.insert(), rows)
+
+    # kv
+
+    def kv_get(self, key: bytes) -> bytes | None:
+        found = self._connection.execute(sa.select(kv.c.value).where(kv.c.key == key)).scalar()
+        return None if found is None else bytes(found)
+
+    def kv_put(self, key: bytes, value: bytes) -> None:
+        self._writing("kv_put")
+        statement = self._insert(kv).values(key=key, value=value)
+        self._connection.execute(statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": statement.excluded.value}))
+
+    def kv_delete(self, key: bytes) -> bool:
+        self._writing("kv_delete")
+        return bool(self._connection.execute(kv.delete().where(kv.c.key == key)).rowcount)
