@@ -108,12 +108,14 @@ class ChunkWriteFailed(FilerError):
 
 
 class ChunkReadFailed(FilerError):
-    """A chunk of a file could not be read from any replica."""
+    """A chunk of a file could not be read from any replica. `missing` is True when every
+    replica answered that the needle does not exist (as opposed to not answering)."""
 
-    def __init__(self, fid: str, reason: str) -> None:
+    def __init__(self, fid: str, reason: str, *, missing: bool = False) -> None:
         super().__init__(f"read chunk {fid}: {reason}")
         self.fid = fid
         self.reason = reason
+        self.missing = missing
 
 
 class DigestMismatch(FilerError, ValueError):

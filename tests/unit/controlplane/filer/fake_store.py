@@ -87,7 +87,8 @@ class FakeStore:
                 raise error
             self.state = work
 
-    def take_chunk_deletions(self, limit: int) -> list[tuple[int, str]]:
+    def take_chunk_deletions(self, limit: int, *, lease_seconds: float = 60.0) -> list[tuple[int, str]]:
+        """Leases are not modelled: every queued row is taken again on the next pass."""
         return list(self.state.deletions[:limit])
 
     def done_chunk_deletions(self, ids: Iterable[int]) -> None:

@@ -10,6 +10,8 @@ from controlplane.filer.errors import ChunkReadFailed, ChunkWriteFailed
 
 
 class FakeVolumes:
+    """Missing needles fetch as ChunkReadFailed(missing=True), as a 404 from every replica does."""
+
     def __init__(self) -> None:
         self.needles: dict[str, bytes] = {}  # fid -> plain bytes
         self.gzipped: set[str] = set()
@@ -34,7 +36,7 @@ class FakeVolumes:
 
     async def fetch(self, fid: str) -> bytes:
         if fid not in self.needles:
-            raise ChunkReadFailed(fid, "404")
+            raise ChunkReadFailed(fid, "404", missing=True)
         return self.needles[fid]
 
     async def delete(self, fid: str) -> None:
