@@ -21,6 +21,7 @@ import httptools
 
 from kelp_http.errors import ConnectFailed, ConnectionClosed, MalformedResponse, RequestTimeout
 from kelp_http.headers import Headers
+from kelp_http.request_id import HEADER, REQUEST_ID
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 # Idle connections kept per host:port. Enough for the c=16..64 concurrency the benchmarks and
@@ -278,16 +279,22 @@ class HttpClient:
         if not path.startswith("/"):
             path = "/" + path
         parts = [f"{method} {path} HTTP/1.1\r\n"]
-        has_host = has_length = False
+        has_host = has_length = has_rid = False
         for name, value in headers:
             lname = name.lower()
             if lname == "host":
                 has_host = True
             elif lname == "content-length":
                 has_length = True
+            elif lname == "x-request-id":
+                has_rid = True
             parts.append(f"{name}: {value}\r\n")
         if not has_host:
             parts.append(f"Host: {hostport}\r\n")
+        rid = REQUEST_ID.get()
+        if rid and not has_rid:
+            # Made while handling a request: the next server logs under the same id.
+            parts.append(f"{HEADER}: {rid}\r\n")
         if not has_length and (body or method in ("POST", "PUT", "PATCH")):
             size = body.nbytes if type(body) is memoryview else len(body)
             parts.append(f"Content-Length: {size}\r\n")

@@ -33,6 +33,7 @@ import httptools
 from kelp_http.body_stream import BodyStream
 from kelp_http.headers import Headers
 from kelp_http.request import Request
+from kelp_http.request_id import REQUEST_ID, accept_or_new
 from kelp_http.response import Response, error_response
 from kelp_http.stats import RequestStats
 
@@ -428,6 +429,7 @@ class _Connection(asyncio.Protocol):
             self._busy = True
             self._started = self._loop.time()
             ctx = contextvars.copy_context()
+            ctx.run(REQUEST_ID.set, accept_or_new(request.headers.get("x-request-id")))
             try:
                 coro = self._server._handler(request)
                 if type(coro) is not CoroutineType:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kelp_http.eventloop import run as run_event_loop
+from kelp_http.request_id import RequestIdFilter
 from ops.cli.flags import Flags, FlagSet, exit_with_error
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ def make_dirs_or_exit(command: str, *dirs: str) -> None:
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())  # ` rid=<id>` on lines logged inside a request
 
 
 async def serve_until_signal(start: StartFunction) -> int:
