@@ -25,7 +25,8 @@ import asyncio
 import bisect
 import gzip
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -160,43 +161,83 @@ async def _bounded(jobs: Sequence[Callable[[], Awaitable[filer_pb.FileChunk]]]) 
     return [c for c in done if c is not None]
 
 
+UPLOAD_ATTEMPTS = 3  # a failed chunk upload is retried on a freshly assigned fid this many times
+
+
 async def upload_chunk(
     io: VolumeIO, data: bytes, *, offset: int, spec: AssignSpec, name: str, mime: str, now_ns: int,
     assigned: list[str], manifest: bool = False,
 ) -> filer_pb.FileChunk:
-    """Assign, upload, describe. The fid goes into `assigned` before the upload starts, so a
-    failed or cancelled request knows every needle it may have left on a volume server."""
+    """Assign, upload, describe. Every fid goes into `assigned` before its upload starts, so a
+    failed or cancelled request knows each needle it may have left on a volume server. A failed
+    upload (a volume turned read-only, a server went away) is retried on a new assignment."""
     md5 = hashlib.md5(data).digest()
     stored, gzipped = maybe_gzip(data, not manifest and is_compressible(name, mime))
-    assignment = await io.assign(spec)
-    assigned.append(assignment.fid)
-    await io.upload(assignment, stored, name=name, gzipped=gzipped, md5=md5)
-    return make_chunk(assignment.fid, offset, len(data), now_ns, md5, is_compressed=gzipped,
-                      is_chunk_manifest=manifest)
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        assignment = await io.assign(spec)
+        assigned.append(assignment.fid)
+        try:
+            await io.upload(assignment, stored, name=name, gzipped=gzipped, md5=md5)
+        except ChunkWriteFailed:
+            if attempt == UPLOAD_ATTEMPTS:
+                raise
+            continue
+        return make_chunk(assignment.fid, offset, len(data), now_ns, md5, is_compressed=gzipped,
+                          is_chunk_manifest=manifest)
+    raise AssertionError("unreachable")
+
+
+async def _one_piece(data: bytes | memoryview) -> AsyncIterator[bytes | memoryview]:
+    yield data
 
 
 async def write_data(
-    io: VolumeIO, data: bytes | memoryview, *, chunk_size: int, spec: AssignSpec, name: str, mime: str,
-    now_ns: int, path: str,
+    io: VolumeIO, source: bytes | memoryview | AsyncIterable[bytes], *, chunk_size: int, spec: AssignSpec,
+    name: str, mime: str, now_ns: int, path: str,
 ) -> WrittenData:
-    """Cut `data` into chunks of `chunk_size` bytes, upload them, fold into manifests when there
-    are many. Raises ChunkWriteFailed whose `.written` lists every fid assigned for this body
-    (the caller queues them for deletion: some may hold data)."""
-    view = memoryview(data)
-    whole = hashlib.md5(view).digest()
+    """Cut the body into chunks of `chunk_size` bytes as it arrives, upload them (at most
+    TRANSFER_CONCURRENCY buffered at once), fold into manifests when there are many. Raises
+    ChunkWriteFailed whose `.written` lists every fid assigned for this body (the caller queues
+    them for deletion: some may hold data), also when reading the body itself failed."""
+    pieces: AsyncIterable[bytes | memoryview] = (
+        _one_piece(source) if isinstance(source, bytes | memoryview) else source)
+    whole = hashlib.md5()
     assigned: list[str] = []
-    jobs = [
-        (lambda start=start: upload_chunk(
-            io, bytes(view[start : start + chunk_size]), offset=start, spec=spec, name=name, mime=mime,
-            now_ns=now_ns, assigned=assigned))
-        for start in range(0, len(view), chunk_size)
-    ]
+    placed: dict[int, filer_pb.FileChunk] = {}
+    slots = asyncio.Semaphore(TRANSFER_CONCURRENCY)
+    size = 0
+
+    async def upload(offset: int, data: bytes) -> None:
+        try:
+            placed[offset] = await upload_chunk(io, data, offset=offset, spec=spec, name=name, mime=mime,
+                                                now_ns=now_ns, assigned=assigned)
+        finally:
+            slots.release()
+
     try:
-        chunks = await _bounded(jobs)
+        async with asyncio.TaskGroup() as group:
+            buffer = bytearray()
+            async for piece in pieces:
+                whole.update(piece)
+                buffer += piece
+                while len(buffer) >= chunk_size:
+                    await slots.acquire()  # backpressure: the body waits for a free upload slot
+                    group.create_task(upload(size, bytes(buffer[:chunk_size])))
+                    del buffer[:chunk_size]
+                    size += chunk_size
+            if buffer:
+                await slots.acquire()
+                group.create_task(upload(size, bytes(buffer)))
+                size += len(buffer)
+        chunks = [placed[offset] for offset in sorted(placed)]
         chunks = await manifestize(io, chunks, spec=spec, name=name, now_ns=now_ns, assigned=assigned)
+    except BaseExceptionGroup as failed:
+        first = failed.exceptions[0]
+        reason = first.reason if isinstance(first, ChunkWriteFailed) else f"{type(first).__name__}: {first}"
+        raise ChunkWriteFailed(path, reason, assigned) from first
     except ChunkWriteFailed as err:
         raise ChunkWriteFailed(path, err.reason, assigned) from err
-    return WrittenData(chunks, len(view), whole)
+    return WrittenData(chunks, size, whole.digest())
 
 
 async def manifestize(
@@ -291,29 +332,47 @@ def visible_intervals(chunks: Sequence[filer_pb.FileChunk]) -> list[Interval]:
     return spans
 
 
-async def read_range(
+async def iter_range(
     io: VolumeIO, chunks: Sequence[filer_pb.FileChunk], start: int, stop: int
-) -> bytes:
-    """Bytes [start, stop) of a file with these chunks (manifests are resolved here)."""
+) -> AsyncIterator[bytes]:
+    """Bytes [start, stop) of a file with these chunks, in order, piece by piece (manifests are
+    resolved here, holes are zeros). Up to TRANSFER_CONCURRENCY chunks are fetched ahead; a
+    consumer that stops early cancels them."""
     if stop <= start:
-        return b""
+        return
     data_chunks = await resolve_manifests(io, chunks)
     wanted = [iv for iv in visible_intervals(data_chunks) if iv.start < stop and iv.stop > start]
-    needed = {chunk_fid(iv.chunk): iv.chunk for iv in wanted}
-    limit = asyncio.Semaphore(TRANSFER_CONCURRENCY)
+    ahead: deque[asyncio.Task[bytes]] = deque()
+    next_fetch = 0
 
-    async def one(fid: str) -> tuple[str, bytes]:
-        async with limit:
-            return fid, await io.fetch(fid)
+    def top_up() -> None:
+        nonlocal next_fetch
+        while next_fetch < len(wanted) and len(ahead) < TRANSFER_CONCURRENCY:
+            ahead.append(asyncio.ensure_future(io.fetch(chunk_fid(wanted[next_fetch].chunk))))
+            next_fetch += 1
 
-    blobs = dict(await asyncio.gather(*(one(fid) for fid in needed)))
-    out = bytearray(stop - start)
-    for iv in wanted:
-        lo, hi = max(start, iv.start), min(stop, iv.stop)
-        blob = blobs[chunk_fid(iv.chunk)]
-        piece = blob[lo - iv.chunk.offset : hi - iv.chunk.offset]
-        out[lo - start : lo - start + len(piece)] = piece  # a short needle leaves zeros
-    return bytes(out)
+    position = start
+    try:
+        top_up()
+        for iv in wanted:
+            blob = await ahead.popleft()
+            top_up()
+            lo, hi = max(start, iv.start), min(stop, iv.stop)
+            if lo > position:
+                yield bytes(lo - position)  # a hole
+            piece = blob[lo - iv.chunk.offset : hi - iv.chunk.offset]
+            yield piece + bytes(hi - lo - len(piece))  # a short needle reads as zeros past its end
+            position = hi
+        if stop > position:
+            yield bytes(stop - position)
+    finally:
+        for task in ahead:
+            task.cancel()
+
+
+async def read_range(io: VolumeIO, chunks: Sequence[filer_pb.FileChunk], start: int, stop: int) -> bytes:
+    """Bytes [start, stop) in one piece."""
+    return b"".join([piece async for piece in iter_range(io, chunks, start, stop)])
 
 
 def referenced_fids(chunks: Sequence[filer_pb.FileChunk]) -> set[str]:

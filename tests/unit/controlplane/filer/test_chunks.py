@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -90,3 +91,33 @@ async def test_failed_upload_reports_what_was_written() -> None:
     assert len(io.needles) == 3
     assert set(io.needles) <= set(caught.value.written)  # every stored needle is named for discard
     assert caught.value.path == "/f"
+
+
+async def test_streamed_body_in_odd_pieces() -> None:
+    io = FakeVolumes()
+    data = os.urandom(10_007)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), 333):
+            yield data[i : i + 333]
+
+    written = await write_data(io, pieces(), chunk_size=1000, spec=AssignSpec(), name="s", mime="",
+                               now_ns=1, path="/s")
+    assert written.size == len(data) and written.md5 == hashlib.md5(data).digest()
+    assert [c.offset for c in written.chunks] == list(range(0, 10_007, 1000))
+    streamed = [piece async for piece in chunking.iter_range(io, written.chunks, 5, 9_999)]
+    assert b"".join(streamed) == data[5:9_999]
+
+
+async def test_body_that_fails_midway_names_what_was_written() -> None:
+    io = FakeVolumes()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"x" * 2500
+        raise ConnectionError("peer went away")
+
+    with pytest.raises(ChunkWriteFailed) as caught:
+        await write_data(io, pieces(), chunk_size=1000, spec=AssignSpec(), name="s", mime="", now_ns=1,
+                         path="/s")
+    assert "peer went away" in caught.value.reason
+    assert set(io.needles) <= set(caught.value.written)
