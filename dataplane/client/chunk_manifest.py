@@ -5,7 +5,9 @@
 
 `read_span` assembles a byte span of the whole file from its chunks, fetching each
 overlapping chunk through a caller-supplied coroutine (the volume server reads local
-chunks from its store, others over HTTP). Client code: no server imports.
+chunks from its store, others over HTTP); `iter_span` yields the same bytes piece by piece,
+fetching a few chunks ahead, so a large file is served without holding it in memory.
+Client code: no server imports.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import gzip
 import json
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from dataplane.client.errors import InvalidChunkManifest
@@ -38,6 +40,12 @@ class ChunkManifest:
     mime: str
     size: int
     chunks: tuple[ChunkInfo, ...]  # sorted by offset
+
+    @property
+    def overlapping(self) -> bool:
+        """Some chunk starts before the previous one ends (then only `read_span` applies: a
+        later chunk wins where they overlap)."""
+        return any(b.offset < a.offset + a.size for a, b in zip(self.chunks, self.chunks[1:], strict=False))
 
     @classmethod
     def parse(cls, data: bytes, compressed: bool = False) -> ChunkManifest:
@@ -81,3 +89,37 @@ async def read_span(manifest: ChunkManifest, start: int, stop: int, fetch: Fetch
         if hi > lo:
             out[lo - start : hi - start] = blob[lo - chunk.offset : hi - chunk.offset]
     return bytes(out)
+
+
+async def iter_span(
+    manifest: ChunkManifest, start: int, stop: int, fetch: FetchChunk, *, ahead: int = 4
+) -> AsyncIterator[bytes]:
+    """Bytes [start, stop) of the file in order, one piece per chunk (zeros for holes), with at
+    most `ahead` chunk fetches in flight; for a manifest whose chunks do not overlap, the same
+    bytes `read_span` returns whole."""
+    stop = min(stop, manifest.size)
+    wanted = [c for c in manifest.chunks if c.offset < stop and c.offset + c.size > start]
+    fetches: list[asyncio.Task[bytes]] = []
+    try:
+        for chunk in wanted[:ahead]:
+            fetches.append(asyncio.ensure_future(fetch(chunk.fid)))
+        at = start
+        for i, chunk in enumerate(wanted):
+            blob = await fetches[i]
+            if i + ahead < len(wanted):
+                fetches.append(asyncio.ensure_future(fetch(wanted[i + ahead].fid)))
+            lo = max(at, chunk.offset)
+            if lo > at:
+                yield bytes(lo - at)  # a hole before this chunk
+                at = lo
+            hi = min(stop, chunk.offset + chunk.size)
+            piece = blob[lo - chunk.offset : hi - chunk.offset]
+            piece += bytes(max(0, hi - lo - len(piece)))  # a chunk shorter than its manifest size
+            if hi > lo:
+                yield piece
+                at = hi
+        if stop > at:
+            yield bytes(stop - at)  # a hole at the end
+    finally:
+        for task in fetches:
+            task.cancel()

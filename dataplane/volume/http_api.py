@@ -17,11 +17,11 @@ import gzip
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import quote
 
-from dataplane.client.chunk_manifest import ChunkManifest, read_span
+from dataplane.client.chunk_manifest import ChunkManifest, iter_span, read_span
 from dataplane.client.errors import ChunkUnavailable, InvalidChunkManifest
 from dataplane.client.fetch import delete_fid, fetch_fid
 from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
@@ -39,6 +39,7 @@ from dataplane.volume.read_response import (
     Headers,
     body_reply,
     describe,
+    has_header,
     http_date,
     needle_response,
     not_modified,
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 # Needles above this size are written and read in a worker thread; below it the pwrite or
 # pread is cheaper than the hop.
 INLINE_LIMIT = 256 * 1024
+# A chunked file larger than this is streamed to the client chunk by chunk instead of assembled.
+STREAM_MANIFEST_OVER = 8 << 20
 PROXY_TIMEOUT_SECONDS = 60.0
 # The owner's headers a proxied read copies, minus these (ours, or hop-by-hop).
 _NOT_PROXIED = frozenset(
@@ -223,6 +226,14 @@ class VolumeHttpApi:
                 if not mime and span:
                     headers.append(("Content-Type", detect_content_type(span)))
                 return Response(206, headers, span)
+        if total > STREAM_MANIFEST_OVER and not spec and not manifest.overlapping:
+            # Served as the chunks arrive, a few fetched ahead: a large file never sits in memory.
+            pieces = iter_span(manifest, 0, total, self._fetch_chunk)
+            first = await anext(pieces, b"")  # a failure here is still a clean 500
+            if first and not has_header(headers, "Content-Type"):
+                headers.append(("Content-Type", detect_content_type(first)))
+            headers.append(("Content-Length", str(total)))
+            return Response(200, headers, stream=_prepend(first, pieces))
         data = await read_span(manifest, 0, total, self._fetch_chunk)
         return body_reply(request, headers, data, mime)
 
@@ -454,3 +465,9 @@ def _plain_data(needle: Needle) -> bytes:
         return gzip.decompress(needle.data)
     return needle.data
 
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for piece in rest:
+        yield piece
