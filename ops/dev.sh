@@ -3,6 +3,7 @@
 #
 #   bash ops/dev.sh install   system packages (when missing), .venv, pip install -e '.[test]'
 #   bash ops/dev.sh test      install, then ruff, mypy, the generated-proto check and pytest
+#   bash ops/dev.sh postgres  start the local PostgreSQL and its test role (done by both above)
 #
 # Both are idempotent and never prompt (CI runs them with no stdin). Environment:
 #   PYTHON=/path/to/python3.11   interpreter for the venv (default: the first python3.1x >= 3.11)
@@ -138,5 +139,6 @@ cmd_test() {
 case "${1:-}" in
     install) cmd_install ;;
     test) cmd_test ;;
-    *) echo "usage: bash ops/dev.sh install|test" >&2; exit 2 ;;
+    postgres) start_postgres ;;   # only the PostgreSQL start-up (tests/pgtest.py calls it)
+    *) echo "usage: bash ops/dev.sh install|test|postgres" >&2; exit 2 ;;
 esac

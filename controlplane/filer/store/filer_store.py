@@ -207,8 +207,12 @@ class FilerStore:
 
     def close(self) -> None:
         if self._listener is not None:
-            self._listener.stop()
+            self._listener.stop(wake=self._notify_listeners)
         self.engine.dispose()
+
+    def _notify_listeners(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.select(sa.func.pg_notify(changelog.NOTIFY_CHANNEL, "")))
 
 
 def open_store(config: StoreConfig, *, migrate: bool = True) -> FilerStore:

@@ -12,9 +12,11 @@ Imports psycopg (the listener's own autocommit connection, outside the pool) and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -63,8 +65,13 @@ class PgListener:
         self._thread.start()
         self.healthy.wait(ready_timeout)
 
-    def stop(self) -> None:
+    def stop(self, wake: Callable[[], None] | None = None) -> None:
+        """Stop the thread; `wake` (say, sending a NOTIFY) makes it notice at once instead of
+        after up to POLL_SECONDS."""
         self._stop.set()
+        if wake is not None and self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                wake()
         self._thread.join(timeout=self.POLL_SECONDS * 4)
 
     def _run(self) -> None:
@@ -78,6 +85,8 @@ class PgListener:
                     while not self._stop.is_set():
                         for _ in connection.notifies(timeout=self.POLL_SECONDS):
                             self._signal.bump()
+                            if self._stop.is_set():
+                                break
             except psycopg.Error as err:
                 if self._stop.is_set():
                     break
