@@ -192,7 +192,14 @@ def test_an_isolated_leader_never_answers_an_assign_after_a_new_leader_is_electe
             )
 
         poll("assigns answered through every master", all_ok, 60)
-        leader = next(m for m in masters if (s := status(m)) and s["leader"])
+
+        def current_leader() -> str | None:
+            # The probes write status lines on their own schedule: wait for one naming the leader.
+            return next((m for m in masters if (s := status(m)) and s["leader"]), None)
+
+        poll("a probe's status naming the leader", lambda: current_leader() is not None)
+        leader = current_leader()
+        assert leader is not None
         old_term = status(leader)["term"]  # type: ignore[index]
         others = [m for m in masters if m != leader]
 
