@@ -145,7 +145,7 @@ class Node:
     """One process of a cluster, restartable with the same ports and directories."""
 
     name: str
-    role: str  # "master", "volume" or "server"
+    role: str  # "master", "volume", "server" or "filer"
     argv: list[str]
     http_port: int
     grpc_port: int
@@ -285,6 +285,9 @@ class LocalCluster:
         log_level: str = "info",
         workdir: str | Path | None = None,
         port_range: tuple[int, int] | None = None,
+        filers: int = 0,
+        filer_store: str = "",
+        filer_flags: Sequence[str] = (),
     ) -> None:
         self.specs = [VolumeSpec() for _ in range(volumes)] if isinstance(volumes, int) else list(volumes)
         self.all_in_one = all_in_one
@@ -300,6 +303,12 @@ class LocalCluster:
         self.pulse_seconds = pulse_seconds
         self.master_flags = list(master_flags)
         self.volume_flags = list(volume_flags)
+        # Filers ("filer0".."filerN-1") start after the volume servers. `filer_store` is the text
+        # of a filer.toml they all read (one shared PostgreSQL, say); empty gives each its own
+        # SQLite store in its data directory.
+        self.filer_count = filers
+        self.filer_store = filer_store
+        self.filer_flags = list(filer_flags)
         self.log_level = log_level
         self.ports = PortAllocator(*(port_range or port_range_from_env()))
         self._owns_workdir = workdir is None
@@ -312,6 +321,8 @@ class LocalCluster:
         self.config_dir.mkdir(exist_ok=True)
         for name, text in (config_files or {}).items():
             (self.config_dir / name).write_text(text)
+        if filer_store:
+            (self.config_dir / "filer.toml").write_text(filer_store)
         self.nodes: dict[str, Node] = {}
         self._stopped = False
         self._final_logs: str | None = None
@@ -366,6 +377,19 @@ class LocalCluster:
         return f"127.0.0.1:{self.master_node.grpc_port}"
 
     @property
+    def filer_nodes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.role == "filer"]
+
+    @property
+    def filer_addresses(self) -> list[str]:
+        return [n.address for n in self.filer_nodes]
+
+    @property
+    def filer(self) -> str:
+        """The first filer's HTTP "ip:port"."""
+        return self.filer_addresses[0]
+
+    @property
     def volume_nodes(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == "volume"]
 
@@ -401,6 +425,10 @@ class LocalCluster:
                 for node in self.volume_nodes:
                     self.wait_ready(node.name)
             self.wait_cluster_ready()
+            for _ in range(self.filer_count):
+                self._launch(self._filer_node())
+            for node in self.filer_nodes:
+                self.wait_ready(node.name)
         except BaseException:
             self.stop()
             raise
@@ -420,7 +448,8 @@ class LocalCluster:
 
     def wait_ready(self, name: str) -> None:
         node = self.nodes[name]
-        deadline = MASTER_READY_SECONDS if node.role in ("master", "server") else VOLUME_READY_SECONDS
+        slow_start = ("master", "server", "filer")  # interpreter, grpc, Raft or store migrations
+        deadline = MASTER_READY_SECONDS if node.role in slow_start else VOLUME_READY_SECONDS
 
         def answers() -> bool:
             http_get_json(node.address, node.ready_path)
@@ -603,6 +632,23 @@ class LocalCluster:
         data_dir = Path(spec.dir) if spec.dir else self.workdir / name
         data_dir.mkdir(parents=True, exist_ok=True)
         return self._node(name, "volume", self._volume_flags(port, data_dir, spec), port, data_dir, "/status")
+
+    def _filer_flags(self, http_port: int, data_dir: Path) -> list[str]:
+        flags = [
+            "-ip=127.0.0.1",
+            f"-port={http_port}",
+            f"-port.grpc={http_port + GRPC_PORT_OFFSET}",
+            f"-master={','.join(self.master_addresses)}",
+            f"-defaultStoreDir={data_dir}",
+        ]
+        return flags + self._common_flags() + self.filer_flags
+
+    def _filer_node(self) -> Node:
+        name = f"filer{len(self.filer_nodes)}"
+        port = self.ports.take()
+        data_dir = self.workdir / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return self._node(name, "filer", self._filer_flags(port, data_dir), port, data_dir, "/healthz")
 
     def _server_node(self, spec: VolumeSpec) -> Node:
         master_port, volume_port = self.ports.take(), self.ports.take()

@@ -88,6 +88,7 @@ class _Mutation:
         self.tx = tx
         self.signatures = [*signatures, core.signature]
         self.events: list[filer_pb.SubscribeMetadataResponse] = []
+        self.queued_chunks = False
 
     def find(self, directory: str, name: str) -> filer_pb.Entry | None:
         if directory == paths.ROOT and not name:
@@ -123,6 +124,7 @@ class _Mutation:
         dropped = referenced_fids(old.chunks) - (referenced_fids(new.chunks) if new is not None else set())
         if dropped:
             self.tx.queue_chunk_deletions(sorted(dropped))
+            self.queued_chunks = True
         return bool(dropped)
 
     def ensure_directory(self, path: str) -> None:
@@ -163,9 +165,11 @@ class FilerCore:
         *,
         signature: int | None = None,
         clock: Callable[[], int] = time.time_ns,
+        on_chunks_queued: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.volumes = volumes
+        self._on_chunks_queued = on_chunks_queued  # called after a commit that queued chunks
         # A non-zero int32: 0 means "no signature" to SubscribeMetadata.
         self.signature = signature if signature is not None else (secrets.randbits(31) or 1)
         self._stamps = _Stamps(clock)
@@ -180,13 +184,18 @@ class FilerCore:
     # -- running transactions ----------------------------------------------------------------
 
     async def _run(self, work: Callable[[_Mutation], T], signatures: Sequence[int] = ()) -> T:
-        return await asyncio.to_thread(self._run_sync, work, signatures)
+        result, queued = await asyncio.to_thread(self._run_sync, work, signatures)
+        if queued and self._on_chunks_queued is not None:
+            self._on_chunks_queued()
+        return result
 
-    def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> T:
+    def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, bool]:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
                 with self.store.transaction() as tx:
-                    return work(_Mutation(self, tx, signatures))
+                    mutation = _Mutation(self, tx, signatures)
+                    result = work(mutation)
+                return result, mutation.queued_chunks
             except (StoreEntryExists, TransactionConflict) as err:
                 if attempt == TRANSACTION_ATTEMPTS:
                     raise
@@ -195,7 +204,7 @@ class FilerCore:
 
     async def _read(self, work: Callable[[_Mutation], T]) -> T:
         def run() -> T:
-            with self.store.transaction() as tx:
+            with self.store.transaction(read_only=True) as tx:
                 return work(_Mutation(self, tx, ()))
 
         return await asyncio.to_thread(run)
@@ -419,6 +428,7 @@ class FilerCore:
 
         def work(m: _Mutation) -> None:
             m.tx.queue_chunk_deletions(wanted)
+            m.queued_chunks = True
 
         await self._run(work)
 

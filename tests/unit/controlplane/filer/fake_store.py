@@ -78,7 +78,7 @@ class FakeStore:
         self.fail_next_commit: Exception | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator[FakeTx]:
+    def transaction(self, *, read_only: bool = False) -> Iterator[FakeTx]:
         with self.lock:
             work = copy.deepcopy(self.state)
             yield FakeTx(work)
