@@ -28,7 +28,7 @@ import hashlib
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from kelp_pb import weed_filer_pb2 as filer_pb
 
@@ -142,23 +142,30 @@ class WrittenData:
     md5: bytes
 
 
+async def _settle(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Cancel what is still running and wait for all of it (a failed request leaves no task)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# Concurrency here uses plain tasks and gather, not TaskGroup: HTTP handlers may run their first
+# steps outside any task (kelp_http starts them eagerly), where a TaskGroup cannot be opened.
 async def _bounded(jobs: Sequence[Callable[[], Awaitable[filer_pb.FileChunk]]]) -> list[filer_pb.FileChunk]:
     """Run the jobs TRANSFER_CONCURRENCY at a time; results in job order. The first failure
     cancels the rest and is raised as it is."""
     limit = asyncio.Semaphore(TRANSFER_CONCURRENCY)
-    done: list[filer_pb.FileChunk | None] = [None] * len(jobs)
 
-    async def one(i: int) -> None:
+    async def one(job: Callable[[], Awaitable[filer_pb.FileChunk]]) -> filer_pb.FileChunk:
         async with limit:
-            done[i] = await jobs[i]()
+            return await job()
 
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
     try:
-        async with asyncio.TaskGroup() as group:
-            for i in range(len(jobs)):
-                group.create_task(one(i))
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [c for c in done if c is not None]
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        await _settle(tasks)
+        raise
 
 
 UPLOAD_ATTEMPTS = 3  # a failed chunk upload is retried on a freshly assigned fid this many times
@@ -203,40 +210,46 @@ async def write_data(
         _one_piece(source) if isinstance(source, bytes | memoryview) else source)
     whole = hashlib.md5()
     assigned: list[str] = []
-    placed: dict[int, filer_pb.FileChunk] = {}
     slots = asyncio.Semaphore(TRANSFER_CONCURRENCY)
+    tasks: list[asyncio.Task[filer_pb.FileChunk]] = []
     size = 0
 
-    async def upload(offset: int, data: bytes) -> None:
+    async def upload(offset: int, data: bytes) -> filer_pb.FileChunk:
         try:
-            placed[offset] = await upload_chunk(io, data, offset=offset, spec=spec, name=name, mime=mime,
-                                                now_ns=now_ns, assigned=assigned)
+            return await upload_chunk(io, data, offset=offset, spec=spec, name=name, mime=mime, now_ns=now_ns,
+                                      assigned=assigned)
         finally:
             slots.release()
 
+    async def start(offset: int, data: bytes) -> None:
+        await slots.acquire()  # backpressure: the body waits for a free upload slot
+        failed = next((t for t in tasks if t.done() and t.exception() is not None), None)
+        if failed is not None:
+            slots.release()
+            await failed  # raises its error: stop reading the body at the first failed chunk
+        tasks.append(asyncio.ensure_future(upload(offset, data)))
+
     try:
-        async with asyncio.TaskGroup() as group:
-            buffer = bytearray()
-            async for piece in pieces:
-                whole.update(piece)
-                buffer += piece
-                while len(buffer) >= chunk_size:
-                    await slots.acquire()  # backpressure: the body waits for a free upload slot
-                    group.create_task(upload(size, bytes(buffer[:chunk_size])))
-                    del buffer[:chunk_size]
-                    size += chunk_size
-            if buffer:
-                await slots.acquire()
-                group.create_task(upload(size, bytes(buffer)))
-                size += len(buffer)
-        chunks = [placed[offset] for offset in sorted(placed)]
+        buffer = bytearray()
+        async for piece in pieces:
+            whole.update(piece)
+            buffer += piece
+            while len(buffer) >= chunk_size:
+                await start(size, bytes(buffer[:chunk_size]))
+                del buffer[:chunk_size]
+                size += chunk_size
+        if buffer:
+            await start(size, bytes(buffer))
+            size += len(buffer)
+        chunks = list(await asyncio.gather(*tasks))
         chunks = await manifestize(io, chunks, spec=spec, name=name, now_ns=now_ns, assigned=assigned)
-    except BaseExceptionGroup as failed:
-        first = failed.exceptions[0]
-        reason = first.reason if isinstance(first, ChunkWriteFailed) else f"{type(first).__name__}: {first}"
-        raise ChunkWriteFailed(path, reason, assigned) from first
-    except ChunkWriteFailed as err:
-        raise ChunkWriteFailed(path, err.reason, assigned) from err
+    except Exception as err:
+        await _settle(tasks)
+        reason = err.reason if isinstance(err, ChunkWriteFailed) else f"{type(err).__name__}: {err}"
+        raise ChunkWriteFailed(path, reason, assigned) from err
+    except BaseException:
+        await _settle(tasks)
+        raise
     return WrittenData(chunks, size, whole.digest())
 
 
