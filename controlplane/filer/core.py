@@ -170,6 +170,9 @@ class FilerCore:
         self.store = store
         self.volumes = volumes
         self._on_chunks_queued = on_chunks_queued  # called after a commit that queued chunks
+        # Called (on the loop) after every commit that logged events: SubscribeMetadata's
+        # notifier wakes local subscribers at once instead of at its next poll.
+        self.commit_listeners: list[Callable[[], None]] = []
         # A non-zero int32: 0 means "no signature" to SubscribeMetadata.
         self.signature = signature if signature is not None else (secrets.randbits(31) or 1)
         self._stamps = _Stamps(clock)
@@ -184,18 +187,21 @@ class FilerCore:
     # -- running transactions ----------------------------------------------------------------
 
     async def _run(self, work: Callable[[_Mutation], T], signatures: Sequence[int] = ()) -> T:
-        result, queued = await asyncio.to_thread(self._run_sync, work, signatures)
-        if queued and self._on_chunks_queued is not None:
+        result, mutation = await asyncio.to_thread(self._run_sync, work, signatures)
+        if mutation.queued_chunks and self._on_chunks_queued is not None:
             self._on_chunks_queued()
+        if mutation.events:
+            for listener in self.commit_listeners:
+                listener()
         return result
 
-    def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, bool]:
+    def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, _Mutation]:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
                 with self.store.transaction() as tx:
                     mutation = _Mutation(self, tx, signatures)
                     result = work(mutation)
-                return result, mutation.queued_chunks
+                return result, mutation
             except (StoreEntryExists, TransactionConflict) as err:
                 if attempt == TRANSACTION_ATTEMPTS:
                     raise

@@ -127,3 +127,13 @@ async def test_write_chunks_appends_and_writes_at_offsets(core: FilerCore, store
     assert entry.chunks[-1].modified_ts_ns > entry.chunks[0].modified_ts_ns
     assert not entry.attributes.md5
     assert queued(store) == []
+
+
+async def test_commit_listeners_hear_each_logged_commit(core: FilerCore) -> None:
+    heard: list[int] = []
+    core.commit_listeners.append(lambda: heard.append(1))
+    await core.create("/a", file_entry("f", "3,01637037d6"))
+    await core.create("/", entries.new_directory("", 0o777, 1))  # the root: nothing logged
+    with pytest.raises(EntryNotFound):
+        await core.update("/", file_entry("nope", "3,01637037d6"))
+    assert heard == [1]
