@@ -154,6 +154,7 @@ class Node:
     ready_path: str  # polled until it answers 200
     cwd: Path
     volume_port: int = 0  # "server" only: its volume server's HTTP port
+    filer_port: int = 0  # "server" only: its filer's HTTP port (0: started with -filer=false)
     process: subprocess.Popen[bytes] | None = None
     exit_codes: list[int] = field(default_factory=list)  # of every run that ended
 
@@ -295,6 +296,8 @@ class LocalCluster:
             raise ValueError("an all-in-one server has exactly one volume server")
         if masters < 1 or (all_in_one and masters != 1):
             raise ValueError("a cluster has one master or more; an all-in-one server has one")
+        if all_in_one and filers > 1:
+            raise ValueError("an all-in-one server runs at most one filer")
         self.master_count = masters
         self._master_ports: list[int] = []
         self.replication = replication
@@ -382,6 +385,9 @@ class LocalCluster:
 
     @property
     def filer_addresses(self) -> list[str]:
+        if self.all_in_one:
+            node = self.nodes.get("server")
+            return [f"127.0.0.1:{node.filer_port}"] if node is not None and node.filer_port else []
         return [n.address for n in self.filer_nodes]
 
     @property
@@ -413,6 +419,8 @@ class LocalCluster:
             if self.all_in_one:
                 self._launch(self._server_node(self.specs[0]))
                 self.wait_ready("server")
+                if self.filer_count:
+                    self._wait_filer_port(self.nodes["server"])
             else:
                 for name in self.master_names:
                     self._launch(self._master_node(name))
@@ -425,7 +433,7 @@ class LocalCluster:
                 for node in self.volume_nodes:
                     self.wait_ready(node.name)
             self.wait_cluster_ready()
-            for _ in range(self.filer_count):
+            for _ in range(0 if self.all_in_one else self.filer_count):
                 self._launch(self._filer_node())
             for node in self.filer_nodes:
                 self.wait_ready(node.name)
@@ -608,6 +616,13 @@ class LocalCluster:
         flags += self._growth_flags("master.") + _placement_flags(spec) + self._common_flags()
         return flags + self.master_flags + self.volume_flags + list(spec.extra_flags)
 
+    def _wait_filer_port(self, node: Node) -> None:
+        def answers() -> bool:
+            http_get_json(f"127.0.0.1:{node.filer_port}", "/healthz")
+            return True
+
+        self._poll(node, "its filer answering /healthz", MASTER_READY_SECONDS, answers)
+
     def _cwd(self) -> Path:
         return self.workdir
 
@@ -655,8 +670,15 @@ class LocalCluster:
         data_dir = Path(spec.dir) if spec.dir else self.workdir / "server"
         data_dir.mkdir(parents=True, exist_ok=True)
         flags = self._server_flags(master_port, volume_port, data_dir, spec)
+        filer_port = self.ports.take() if self.filer_count else 0
+        if filer_port:
+            flags += [f"-filer.port={filer_port}", f"-filer.port.grpc={filer_port + GRPC_PORT_OFFSET}",
+                      *self.filer_flags]
+        else:
+            flags.append("-filer=false")  # kelp server starts a filer on :8888 unless told not to
         node = self._node("server", "server", flags, master_port, data_dir, "/cluster/status")
         node.volume_port = volume_port
+        node.filer_port = filer_port
         return node
 
     def _node(self, name: str, role: str, flags: list[str], port: int, data_dir: Path, ready: str) -> Node:

@@ -18,9 +18,9 @@ from ops.cli.flags import exit_with_error
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "master": ("ops.cli.master", "start a master server: volume id -> location map and file id assignment"),
     "volume": ("ops.cli.volume", "start a volume server: stores needles and serves them over HTTP"),
-    "server": ("ops.cli.server", "start a master and a volume server in one process (the filer joins later)"),
+    "server": ("ops.cli.server", "start a master, a volume server and a filer in one process"),
     "benchmark": ("ops.cli.benchmark", "write then read many small files over the HTTP API, weed-style"),
-    "filer": ("ops.cli.filer", "start a filer: directories, files and a change stream over the volume servers"),
+    "filer": ("ops.cli.filer", "start a filer: directories and files over the volume servers"),
     "filer.migrate": ("ops.cli.filer_migrate", "apply the filer store's schema migrations and exit"),
     "shell": ("ops.cli.shell", 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'),
     "version": ("ops.cli.version", "print the kelp version"),

@@ -1,7 +1,8 @@
-"""`kelp server -dir=DIR`: a master and a volume server in ONE process and event loop, with
-`weed server`'s flags (-master.port, -volume.port, -volume.max, ...). The master keeps its Raft
-data in DIR/master (or -master.dir); volumes live in DIR. The filer joins in a later issue:
--filer and -filer.port are accepted and ignored with a notice, so weed command lines still work.
+"""`kelp server -dir=DIR`: a master, a volume server and a filer in ONE process and event loop,
+with `weed server`'s flags (-master.port, -volume.port, -volume.max, -filer.port, ...). The master
+keeps its Raft data in DIR/master (or -master.dir); volumes live in DIR; the filer (on by default
+in kelp, unlike weed: `-filer=false` leaves it out) listens on :8888 with its SQLite store in
+DIR/filer (or -filer.defaultStoreDir, or filer.toml's database).
 
 Imports the servers only when starting, so `--help` and flag errors stay instant.
 """
@@ -15,6 +16,7 @@ from dataclasses import replace
 from controlplane.master.config import MasterConfig
 from dataplane.client.addresses import ServerAddress
 from dataplane.volume.config import VolumeServerConfig
+from ops.cli import filer as filer_cli
 from ops.cli import master as master_cli
 from ops.cli import runner
 from ops.cli import volume as volume_cli
@@ -25,7 +27,7 @@ from ops.cli.volume import INDEX_CHOICES, READ_MODES, index_kind, max_per_dir
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "start a master and a volume server in one process (the filer joins later)"
+SUMMARY = "start a master, a volume server and a filer in one process"
 DEFAULT_DIR = "/tmp/kelp-data"
 _MASTER = MasterConfig()
 _VOLUME = VolumeServerConfig()
@@ -66,8 +68,8 @@ def flag_set() -> FlagSet:
     fs.boolean("volume.fsync", _VOLUME.fsync, "fsync every write before answering (kelp)")
     fs.string("volume.disk", _VOLUME.disk_type, "disk type of the volumes: hdd (default), ssd, or a tag")
 
-    fs.boolean("filer", False, "accepted for weed compatibility; kelp has no filer yet, so it is ignored")
-    fs.port("filer.port", 8888, "accepted for weed compatibility; ignored until the filer exists")
+    fs.boolean("filer", True, "also start a filer (kelp starts one by default; -filer=false leaves it out)")
+    filer_cli.add_filer_flags(fs, "filer.")
     runner.add_process_flags(fs)
     return fs
 
@@ -117,10 +119,14 @@ def configs(flags: Flags) -> tuple[MasterConfig, VolumeServerConfig]:
 def main(argv: list[str]) -> int:
     flags = parse_or_exit(flag_set(), argv)
     runner.setup_logging(flags.text("logLevel"))
-    if flags.given("filer") or flags.given("filer.port"):
-        log.warning("notice: the filer is not part of kelp yet; -filer and -filer.port are ignored")
     master_config, volume_config = configs(flags)
     runner.make_dirs_or_exit("server", master_config.mdir, *volume_config.dirs)
+    with_filer = flags.boolean("filer")
+    if with_filer:
+        store_dir = flags.text("filer.defaultStoreDir")
+        if not flags.given("filer.defaultStoreDir"):
+            store_dir = os.path.join(volume_config.dirs[0], "filer")
+        store = filer_cli.store_settings("server", flags, store_dir)
 
     async def start(group: runner.ServerGroup) -> None:
         from controlplane.master.server import serve as serve_master
@@ -130,5 +136,11 @@ def main(argv: list[str]) -> int:
         # weed's host:port form, with a .grpcPort suffix only when gRPC is not on port + 10000
         address = str(ServerAddress(master_config.ip, master.http_port, master.grpc_port))
         await group.start("volume", serve_volume(replace(volume_config, masters=(address,))))
+        if with_filer:
+            from controlplane.filer.server import serve as serve_filer
+
+            filer_config = filer_cli.filer_config(flags, (address,), master_config.ip, master_config.bind_ip,
+                                                  store, prefix="filer.")
+            await group.start("filer", serve_filer(filer_config))
 
     return runner.run(start, flags)

@@ -214,3 +214,12 @@ def test_bad_input(cluster: LocalCluster) -> None:
     listed = listing(cluster, "/bad")
     assert sorted(e["FullPath"] for e in listed["Entries"]) == ["/bad/file.txt", "/bad/newdir"]
     assert json.loads(call(cluster, "GET", "/bad/file.txt?metadata=true").body)["FileSize"] == 11
+
+
+def test_kelp_server_includes_a_filer() -> None:
+    """`kelp server` runs a filer next to its master and volume server (SQLite under -dir)."""
+    with LocalCluster(all_in_one=True, filers=1) as server:
+        filer = server.filer_addresses[0]
+        assert http_call(filer, "PUT", "/one/f.txt", b"all in one").status == 201
+        assert http_call(filer, "GET", "/one/f.txt").body == b"all in one"
+        assert (server.nodes["server"].data_dir / "filer" / "filer.db").is_file()
