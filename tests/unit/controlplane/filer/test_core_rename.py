@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from controlplane.filer.core import FilerCore
@@ -11,11 +13,10 @@ from controlplane.filer.errors import (
     ExistingIsDirectory,
     InvalidRename,
 )
-from tests.unit.controlplane.filer.conftest import file_entry, queued
-from tests.unit.controlplane.filer.fake_store import FakeStore
+from tests.unit.controlplane.filer.conftest import file_entry, queued, stored
 
 
-async def test_rename_tree_parent_first_with_full_entries(core: FilerCore, store: FakeStore) -> None:
+async def test_rename_tree_parent_first_with_full_entries(core: FilerCore, store: Any) -> None:
     await core.create("/src/sub", file_entry("a", "3,01637037d6"))
     await core.create("/src", file_entry("b", "3,02637037d6"))
     events = await core.rename("/", "src", "/dst/deep", "moved", signatures=[3])
@@ -32,12 +33,12 @@ async def test_rename_tree_parent_first_with_full_entries(core: FilerCore, store
     assert events[-1].event_notification.old_entry.chunks[0].file_id == "3,01637037d6"
     assert (await core.lookup("/dst/deep/moved/sub", "a")).chunks[0].file_id == "3,01637037d6"
     assert await core.find("/src") is None
-    assert {d for (d, _) in store.state.entries} == {"/", "/dst", "/dst/deep", "/dst/deep/moved",
+    assert {d for (d, _) in stored(store)} == {"/", "/dst", "/dst/deep", "/dst/deep/moved",
                                                       "/dst/deep/moved/sub"}
     assert queued(store) == []
 
 
-async def test_file_replaces_file_and_its_chunks_are_queued(core: FilerCore, store: FakeStore) -> None:
+async def test_file_replaces_file_and_its_chunks_are_queued(core: FilerCore, store: Any) -> None:
     await core.create("/", file_entry("a", "3,01637037d6"))
     await core.create("/", file_entry("b", "3,02637037d6"))
     events = await core.rename("/", "a", "/", "b")
@@ -46,7 +47,7 @@ async def test_file_replaces_file_and_its_chunks_are_queued(core: FilerCore, sto
     assert (await core.lookup("/", "b")).chunks[0].file_id == "3,01637037d6"
 
 
-async def test_conflicts(core: FilerCore, store: FakeStore) -> None:
+async def test_conflicts(core: FilerCore, store: Any) -> None:
     await core.create("/", file_entry("f", "3,01637037d6"))
     await core.create("/full", file_entry("x", "3,02637037d6"))
     await core.create("/d", file_entry("y", "3,03637037d6"))

@@ -58,6 +58,8 @@ async def test_update_and_delete(tmp_path: Path) -> None:
         )
         note = reply.metadata_event.event_notification
         assert note.new_entry.attributes.file_mode == 0o600 and MOUNT_SIGNATURE in note.signatures
+        root = await f.stub.UpdateEntry(filer_pb.UpdateEntryRequest(directory="/", entry=_dir("")))
+        assert not root.HasField("metadata_event")  # mount touches the root's mtime: accepted, not stored
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await f.stub.UpdateEntry(filer_pb.UpdateEntryRequest(directory="/d", entry=file_entry("nope")))
         assert "filer: no entry is found in filer store" in (info.value.details() or "")
