@@ -46,7 +46,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def core(store: FakeStore) -> FilerCore:
-    ticks = itertools.count(1_700_000_000_000_000_000, 1000)
+    ticks = itertools.count(1_700_000_000_000_000_123, 1000)  # a fraction of a second, as real stamps have
     return FilerCore(store, signature=SIGNATURE, clock=lambda: next(ticks))
 
 
