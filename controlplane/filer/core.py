@@ -19,6 +19,7 @@ through their seams (`FilerStore`, chunks.VolumeIO).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import secrets
 import threading
@@ -230,10 +231,10 @@ class FilerCore:
 
     async def list(
         self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int = 1000
-    ) -> list[filer_pb.Entry]:
+    ) -> builtins.list[filer_pb.Entry]:
         """Children of `directory` in name (byte) order, after `start` (or from it, inclusive)."""
 
-        def work(m: _Mutation) -> list[filer_pb.Entry]:
+        def work(m: _Mutation) -> builtins.list[filer_pb.Entry]:
             rows = m.tx.list(directory, start=start, inclusive=inclusive, prefix=prefix, limit=limit)
             return [filer_pb.Entry.FromString(blob) for _, blob in rows]
 
@@ -346,7 +347,7 @@ class FilerCore:
     async def delete(
         self, directory: str, name: str, *, recursive: bool = False, ignore_recursive_error: bool = False,
         delete_data: bool = True, signatures: Sequence[int] = (),
-    ) -> list[filer_pb.SubscribeMetadataResponse]:
+    ) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
         """Delete an entry (EntryNotFound if none). A non-empty directory needs `recursive`
         (else DirectoryNotEmpty); then every entry below goes too, children before their
         directory, one event each. `delete_data=False` leaves the chunks on the volume servers.
@@ -364,7 +365,7 @@ class FilerCore:
                 dropped = m.drop_chunks(entry, None) if delete_data else False
                 m.log(directory, entry, None, delete_chunks=dropped)
 
-        def work(m: _Mutation) -> list[filer_pb.SubscribeMetadataResponse]:
+        def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
             path = paths.join(directory, name)
             entry = m.find(directory, name)
             if entry is None:
@@ -378,7 +379,7 @@ class FilerCore:
 
     async def rename(
         self, old_dir: str, old_name: str, new_dir: str, new_name: str, *, signatures: Sequence[int] = ()
-    ) -> list[filer_pb.SubscribeMetadataResponse]:
+    ) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
         """Move an entry, and for a directory everything below it, in one transaction: one
         rename event per moved entry, each parent before its children. A file replaces a file
         at the destination (whose chunks are queued); a directory replaces an empty directory."""
@@ -403,7 +404,7 @@ class FilerCore:
                 for _, child in list(m.children(src_path)):
                     move(m, child, src_path, dst_path, child.name)
 
-        def work(m: _Mutation) -> list[filer_pb.SubscribeMetadataResponse]:
+        def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
             entry = m.find(old_dir, old_name)
             if entry is None:
                 raise EntryNotFound(old_path)
@@ -454,7 +455,7 @@ class FilerCore:
                           disk_type=disk_type, data_center=data_center)
         return await self._volumes().assign(spec, max(1, count))
 
-    async def lookup_volume(self, vid: int) -> list[VolumeLocation]:
+    async def lookup_volume(self, vid: int) -> builtins.list[VolumeLocation]:
         return await self._volumes().locations(vid)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from kelp_pb import weed_filer_pb2 as filer_pb
 
-from dataplane.volume.engine.types import FileId
+from dataplane.volume.engine.types import Cookie, FileId, NeedleId, VolumeId
 
 # Go os.FileMode bits (io/fs): the type bits sit at the top of the uint32.
 MODE_DIR = 1 << 31
@@ -61,7 +61,7 @@ def set_times(attributes: filer_pb.FuseAttributes, now_ns: int, *, created: bool
 
 
 def mtime_ns(entry: filer_pb.Entry) -> int:
-    return entry.attributes.mtime * _NS + entry.attributes.mtime_ns
+    return int(entry.attributes.mtime) * _NS + int(entry.attributes.mtime_ns)
 
 
 def new_directory(name: str, mode: int, now_ns: int, *, uid: int = 0, gid: int = 0) -> filer_pb.Entry:
@@ -91,9 +91,9 @@ def is_directory(entry: filer_pb.Entry) -> bool:
 def chunk_fid(chunk: filer_pb.FileChunk) -> str:
     """The canonical fid string of a chunk, from `file_id` or, failing that, the `fid` message."""
     if chunk.file_id:
-        return chunk.file_id
+        return str(chunk.file_id)
     fid = chunk.fid
-    return str(FileId(fid.volume_id, fid.file_key, fid.cookie))  # type: ignore[arg-type]  # NewTypes of int
+    return str(FileId(VolumeId(fid.volume_id), NeedleId(fid.file_key), Cookie(fid.cookie)))
 
 
 def make_chunk(
@@ -146,15 +146,15 @@ def file_size(entry: filer_pb.Entry) -> int:
     """What readers take as the size: max(attributes.file_size, end of the last chunk), or the
     inline content's length."""
     if entry.content:
-        return max(entry.attributes.file_size, len(entry.content))
-    end = max((c.offset + c.size for c in entry.chunks), default=0)
-    return max(entry.attributes.file_size, end)
+        return max(int(entry.attributes.file_size), len(entry.content))
+    end = max((int(c.offset + c.size) for c in entry.chunks), default=0)
+    return max(int(entry.attributes.file_size), end)
 
 
 def etag(entry: filer_pb.Entry) -> str:
     """SeaweedFS's filer ETag, unquoted."""
     if entry.attributes.md5:
-        return entry.attributes.md5.hex()
+        return bytes(entry.attributes.md5).hex()
     if len(entry.chunks) == 1:
         md5 = chunk_md5(entry.chunks[0])
         return md5.hex() if md5 else entry.chunks[0].e_tag

@@ -497,7 +497,7 @@ class FilerHttpApi:
 
     async def _bytes(self, entry: filer_pb.Entry, start: int, stop: int) -> bytes:
         if entry.content:
-            data = entry.content[start:stop]
+            data = bytes(entry.content[start:stop])
             return data + bytes(stop - start - len(data))
         return await read_range(self.volumes, entry.chunks, start, stop)
 

@@ -125,7 +125,8 @@ class HttpVolumeIO:
                     auth = (reply.headers.get("authorization") or "").removeprefix("Bearer ").strip()
                     return Assignment(
                         fid=str(doc["fid"]), url=str(doc["url"]), public_url=str(doc.get("publicUrl") or ""),
-                        count=int(doc.get("count") or 1), auth=auth, grpc_port=int(doc.get("grpcPort") or 0),
+                        count=int(str(doc.get("count") or 1)), auth=auth,
+                        grpc_port=int(str(doc.get("grpcPort") or 0)),
                         collection=spec.collection, replication=spec.replication,
                     )
                 reason = f"assign: {reply.status} {doc.get('error') or reply.body[:200]!r}"
