@@ -298,7 +298,9 @@ class FilerServicer:
             await _abort(context, err)
 
     async def _update(self, request: filer_pb.UpdateEntryRequest) -> filer_pb.UpdateEntryResponse:
-        directory, _ = _child(request.directory, request.entry.name)
+        directory = _directory(request.directory)
+        if request.entry.name or directory != paths.ROOT:  # the mount updates "/" (name "") too
+            paths.check_name(request.entry.name)
         event = await self._core.update(directory, request.entry, signatures=request.signatures)
         return filer_pb.UpdateEntryResponse(
             metadata_event=_response_event(event), log_ts_ns=event.ts_ns, log_signature=self._core.signature
