@@ -42,6 +42,9 @@ class MasterServicer:
     ) -> None:
         token = object()
         node_id = ""
+        # Set when this master ends the stream itself: the server did not go away, it is told to
+        # retry, so its leaving is not recorded (liveness still catches a server that stays away).
+        ended_here = False
         try:
             async for hb in request_iterator:
                 if not node_id:
@@ -50,17 +53,21 @@ class MasterServicer:
                     log.info("heartbeat stream opened node=%s peer=%s", node_id, context.peer())
                 reply = await self._core.heartbeat(hb)
                 if not reply.leader and not self._core.is_leader():
-                    # A follower that knows no leader (an election is under way): end the stream so
-                    # the server retries soon, rather than "connect" to a master that records nothing.
+                    # A follower that knows no leader (an election is under way, or this master's
+                    # lease lapsed for a moment): end the stream so the server retries soon, rather
+                    # than "connect" to a master that records nothing.
+                    ended_here = True
                     await context.abort(grpc.StatusCode.UNAVAILABLE, NO_LEADER_YET)
                 await context.write(reply)
         except MasterError as err:
+            ended_here = True
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(err))
         finally:
             if node_id and self._streams.get(node_id) is token:
                 del self._streams[node_id]
-                log.info("heartbeat stream closed node=%s", node_id)
-                if not self.shutting_down:
+                by = "master" if ended_here else "server"
+                log.info("heartbeat stream closed node=%s by=%s", node_id, by)
+                if not self.shutting_down and not ended_here:
                     await self._core.node_disconnected(node_id)
 
     async def Lookup(

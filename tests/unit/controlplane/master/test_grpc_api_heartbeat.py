@@ -113,7 +113,7 @@ def test_streams_ended_by_our_own_shutdown_record_nothing() -> None:
     assert core.args("node_disconnected") == []
 
 
-def test_a_core_error_aborts_the_stream() -> None:
+def test_a_core_error_aborts_the_stream_without_recording_a_departure() -> None:
     core = FakeCore(fail={"heartbeat": WarmingUp()})
 
     async def scenario() -> None:
@@ -122,6 +122,15 @@ def test_a_core_error_aborts_the_stream() -> None:
             await call.write(hb(8084))
             assert await call.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert "warming up" in (await call.details() or "")
+            assert core.args("node_disconnected") == []  # the handler (and its finally) ended first
+            # The master ended that stream; the server will retry: it did not leave. A stream the
+            # server ends itself afterwards is its one recorded departure.
+            core.fail.clear()
+            again = stub.Heartbeat()
+            await again.write(hb(8084))
+            await again.read()
+            await again.done_writing()
+            assert await again.code() == grpc.StatusCode.OK
             await wait_for(lambda: core.args("node_disconnected") == ["127.0.0.1:8084"])
 
     run(scenario())
@@ -160,5 +169,12 @@ def test_a_follower_that_knows_no_leader_ends_the_stream_as_unavailable() -> Non
             await call.write(hb(8080))
             assert await call.code() == grpc.StatusCode.UNAVAILABLE
             assert NO_LEADER_YET in (await call.details() or "")
+            # A second stream that the server ends itself is the only departure recorded.
+            core.leader_flag = True
+            again = stub.Heartbeat()
+            await again.write(hb(8080))
+            await again.read()
+            await again.done_writing()
+            await wait_for(lambda: core.args("node_disconnected") == ["127.0.0.1:8080"])
 
     run(scenario())
