@@ -28,7 +28,6 @@ Client code: grpc, kelp_pb and dataplane.client only; never server code.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -38,7 +37,8 @@ import grpc
 import grpc.aio
 from kelp_pb import control_pb2, control_pb2_grpc
 
-from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
+from dataplane.client.addresses import ServerAddress
+from dataplane.client.channels import ChannelPool
 from dataplane.client.control_view import LocationView, NodeDelta
 from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
 from dataplane.volume.engine.types import ReplicaPlacement
@@ -111,7 +111,7 @@ class ControlSubscriber:
             grpc.aio.UnaryStreamCall[control_pb2.SubscribeRequest, control_pb2.ControlMessage] | None
         ) = None
         self._reconnecting = False  # reconnect() cancelled the current call
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._channels = ChannelPool()
         self._progress = asyncio.Event()  # set on every applied message; wait_index() polls it
         self.leader = ""
         self._subscriptions = self._snapshots = self._events = self._resyncs = 0
@@ -246,7 +246,7 @@ class ControlSubscriber:
     async def _stream(self, master: ServerAddress) -> bool:
         """One subscription; returns whether it delivered anything (it ends only by an error)."""
         self._current = master
-        stub = control_pb2_grpc.ControlStub(self._channel(master.grpc))
+        stub = control_pb2_grpc.ControlStub(self._channels.get(master.grpc))
         request = control_pb2.SubscribeRequest(since_index=self.view.index, client_name=self._client_name)
         call = stub.Subscribe(request)
         self._call, self._reconnecting = call, False
@@ -314,25 +314,12 @@ class ControlSubscriber:
 
     # -- channels ----------------------------------------------------------------------
 
-    def _channel(self, target: str) -> grpc.aio.Channel:
-        channel = self._channels.get(target)
-        if channel is None:
-            channel = grpc.aio.insecure_channel(target, options=GRPC_CHANNEL_OPTIONS)
-            self._channels[target] = channel
-        return channel
-
     async def _drop_channel(self, master: ServerAddress) -> None:
-        """Forget a failed master's channel: a fresh one dials at once when the master is back,
-        where the old one would wait out grpc's own reconnect backoff (up to minutes)."""
-        channel = self._channels.pop(master.grpc, None)
-        if channel is not None:
-            await channel.close(None)
+        """Forget a failed master's channel (see ChannelPool.drop)."""
+        await self._channels.drop(master.grpc)
 
     async def close(self) -> None:
         """Close the channels (after `run()` was cancelled)."""
         if self._locator is not None and self._locator.source is self:
             self._locator.source = None
-        channels, self._channels = list(self._channels.values()), {}
-        for channel in channels:
-            with contextlib.suppress(Exception):
-                await channel.close(None)
+        await self._channels.close()

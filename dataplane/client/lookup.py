@@ -24,7 +24,8 @@ import grpc
 import grpc.aio
 from kelp_pb import master_pb2, master_pb2_grpc
 
-from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
+from dataplane.client.addresses import ServerAddress
+from dataplane.client.channels import ChannelPool
 from dataplane.client.errors import MasterUnreachable, VolumeNotFound
 from dataplane.volume.engine.types import ReplicaPlacement
 
@@ -93,7 +94,7 @@ class VolumeLocator:
         self._clock = clock
         self._cache: dict[int, tuple[float, VolumeLocations]] = {}
         self._inflight: dict[int, asyncio.Task[VolumeLocations]] = {}
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._channels = ChannelPool()
         self._preferred = 0  # index of the master that answered last
 
     # -- cache ---------------------------------------------------------------
@@ -165,7 +166,7 @@ class VolumeLocator:
         for step in range(count):
             index = (self._preferred + step) % count
             master = self._masters[index]
-            stub = master_pb2_grpc.MasterStub(self._channel(master.grpc))
+            stub = master_pb2_grpc.MasterStub(self._channels.get(master.grpc))
             try:
                 reply: master_pb2.LookupResponse = await stub.Lookup(request, timeout=self._timeout)
             except grpc.aio.AioRpcError as err:
@@ -176,17 +177,8 @@ class VolumeLocator:
             return reply
         raise MasterUnreachable([str(m) for m in self._masters], last_error)
 
-    def _channel(self, target: str) -> grpc.aio.Channel:
-        channel = self._channels.get(target)
-        if channel is None:
-            channel = grpc.aio.insecure_channel(target, options=GRPC_CHANNEL_OPTIONS)
-            self._channels[target] = channel
-        return channel
-
     async def close(self) -> None:
         for task in list(self._inflight.values()):
             task.cancel()
         self._inflight.clear()
-        channels, self._channels = list(self._channels.values()), {}
-        for channel in channels:
-            await channel.close(None)
+        await self._channels.close()
