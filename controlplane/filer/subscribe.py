@@ -191,7 +191,9 @@ class ChangeNotifier:
                     log.warning("change notifier: store error, retrying err=%s", err)
                     await asyncio.sleep(NOTIFIER_RETRY_SECONDS)
         finally:
-            executor.shutdown(wait=False, cancel_futures=True)
+            # Wait for the thread (at most one wait_for_change, NOTIFIER_WAIT_SECONDS): a process
+            # stopping must not find it still running.
+            await asyncio.shield(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
 
 
 async def subscribe(
