@@ -4,9 +4,10 @@ It wires: the store (filer.toml's choice, opened and migrated in a worker thread
 tier (`HttpVolumeIO`: /dir/assign on any master, which forwards to the leader; volume lookups over
 kelp.v1.Master/Lookup through dataplane.client's VolumeLocator; chunk POST/GET/DELETE on volume
 servers), the HTTP API (kelp_http), a grpc.aio server on which grpc_api.register_grpc(server,
-core) puts filer_pb.SeaweedFiler when that module is present, and two background jobs in one
-TaskGroup: the chunk collector (gc.py) and change-log retention. `serve()` returns a
-`RunningFiler` once both listeners are bound.
+core) puts filer_pb.SeaweedFiler when that module is present, and background jobs in one
+TaskGroup: the chunk collector (gc.py), change-log retention, and the master link
+(master_link.py: a KeepConnected stream that lists this filer in the masters' ListClusterNodes).
+`serve()` returns a `RunningFiler` once both listeners are bound.
 
 `GET /healthz` answers 200 as SeaweedFS's filer does (the readiness probe); every other path is
 the namespace.
@@ -37,6 +38,7 @@ from controlplane.filer.core import FilerCore
 from controlplane.filer.errors import ChunkReadFailed, ChunkWriteFailed
 from controlplane.filer.gc import ChunkCollector
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
+from controlplane.filer.master_link import FilerIdentity, MasterLink
 from controlplane.filer.store import FilerStore, StoreConfig, open_store
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, GRPC_PORT_OFFSET, ServerAddress
 from dataplane.client.errors import ClientError, VolumeNotFound
@@ -91,6 +93,7 @@ class FilerConfig:
     disable_dir_listing: bool = False  # -disableDirListing
     expose_directory_data: bool = True  # -exposeDirectoryData
     collect_chunks: bool = True  # run the chunk collector (kelp; off only in tests)
+    register_with_master: bool = True  # hold a KeepConnected stream so `weed shell` finds this filer
 
 
 class HttpVolumeIO:
@@ -327,6 +330,10 @@ async def serve(config: FilerConfig) -> RunningFiler:
                 group.create_task(_retention(store, config.change_retention_seconds))
             if servicer is not None:
                 group.create_task(servicer.run())
+            if config.register_with_master:
+                identity = FilerIdentity(f"{config.ip}:{http.port}.{grpc_port}",
+                                         data_center=config.data_center, rack=config.rack)
+                group.create_task(MasterLink(config.masters, identity).run())
 
     running = RunningFiler(http.port, grpc_port, core, store, collector, http, grpc_server, client, locator,
                            asyncio.ensure_future(jobs()))

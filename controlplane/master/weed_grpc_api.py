@@ -4,8 +4,10 @@ benchmark and shell (KeepConnected, Assign), upload (GetMasterConfiguration, Ass
 ListClusterNodes, GetAdminLockStatus, LeaseAdminToken, ReleaseAdminToken).
 
 Thin over `MasterCore`. Where each call is answered:
-- any master: LookupVolume, GetMasterConfiguration, CollectionList, ListClusterNodes,
-  GetAdminLockStatus (the replicated state);
+- any master: LookupVolume, GetMasterConfiguration, CollectionList, ListClusterNodes of masters
+  and volume servers, GetAdminLockStatus (the replicated state);
+- ListClusterNodes of filers: the leader, from the filers holding a KeepConnected stream to it
+  (`cluster_nodes`, in memory; a filer is dropped when its stream ends); followers forward it;
 - the leader: Assign, VolumeList (sizes are soft state, kept by the leader), LeaseAdminToken,
   ReleaseAdminToken. A follower forwards them to the leader over gRPC (upload and download call the
   `-master` address directly, with no redirect); a call that was already forwarded once is never
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -38,6 +41,7 @@ from kelp_pb import weed_master_pb2 as wpb
 from kelp_pb import weed_master_pb2_grpc
 
 from controlplane.master import weed_topology
+from controlplane.master.cluster_nodes import ClusterNode, ClusterNodes
 from controlplane.master.core import (
     AdminLockHeld,
     AdminLockLost,
@@ -112,6 +116,8 @@ class WeedServicer:
         self._core = core
         self._leader_check = leader_check_seconds
         self._channels: dict[str, grpc.aio.Channel] = {}
+        # Filers (and other announced nodes) with a KeepConnected stream open to this master.
+        self.cluster_nodes = ClusterNodes()
 
     async def close(self) -> None:
         channels, self._channels = self._channels, {}
@@ -265,7 +271,15 @@ class WeedServicer:
             )
             for node_id, data_center, rack in sorted(nodes):
                 reply.cluster_nodes.add(address=node_id, data_center=data_center, rack=rack)
-        # Filers register with the master in a later issue: until then there are none.
+        else:  # filers: those holding a KeepConnected stream to the leader
+            async def local() -> wpb.ListClusterNodesResponse:
+                for node in self.cluster_nodes.listed(request.client_type, request.filer_group):
+                    reply.cluster_nodes.add(address=node.address, version=node.version,
+                                            created_at_ns=node.created_at_ns, data_center=node.data_center,
+                                            rack=node.rack)
+                return reply
+
+            return await self._on_leader("ListClusterNodes", request, context, local)
         return reply
 
     async def VolumeList(self, request: wpb.VolumeListRequest, context: Context) -> wpb.VolumeListResponse:
@@ -328,6 +342,22 @@ class WeedServicer:
             await self._redirect(context)
             return
         log.debug("keep connected client_type=%s peer=%s", hello.client_type, context.peer())
+        joined = self.cluster_nodes.join(ClusterNode(
+            client_type=hello.client_type, address=hello.client_address, version=hello.version,
+            filer_group=hello.filer_group, data_center=hello.data_center, rack=hello.rack,
+            created_at_ns=time.time_ns(),
+        ))
+        if joined is not None:
+            log.info("cluster node joined type=%s address=%s", *joined)
+        try:
+            await self._keep_connected(context)
+        finally:
+            self.cluster_nodes.leave(joined)
+            if joined is not None:
+                log.info("cluster node left type=%s address=%s", *joined)
+
+    async def _keep_connected(self, context: Context) -> None:
+        """The leader's side of one KeepConnected stream, until leadership moves (then redirect)."""
         view = LocationView()
         snapshot = self._core.snapshot()
         view.load_snapshot(snapshot)
