@@ -168,21 +168,27 @@ async def _bounded(jobs: Sequence[Callable[[], Awaitable[filer_pb.FileChunk]]]) 
         raise
 
 
+# Called with each fid before its chunk is uploaded (uploads.UploadTicket.record).
+Recorder = Callable[[str], Awaitable[None]]
 UPLOAD_ATTEMPTS = 3  # a failed chunk upload is retried on a freshly assigned fid this many times
 
 
 async def upload_chunk(
     io: VolumeIO, data: bytes, *, offset: int, spec: AssignSpec, name: str, mime: str, now_ns: int,
-    assigned: list[str], manifest: bool = False,
+    assigned: list[str], manifest: bool = False, record: Recorder | None = None,
 ) -> filer_pb.FileChunk:
     """Assign, upload, describe. Every fid goes into `assigned` before its upload starts, so a
-    failed or cancelled request knows each needle it may have left on a volume server. A failed
-    upload (a volume turned read-only, a server went away) is retried on a new assignment."""
+    failed or cancelled request knows each needle it may have left on a volume server, and is
+    passed to `record` (the durable pending-upload record, uploads.py) before the upload starts,
+    so a filer killed mid-request leaves a trace of it. A failed upload (a volume turned
+    read-only, a server went away) is retried on a new assignment."""
     md5 = hashlib.md5(data).digest()
     stored, gzipped = maybe_gzip(data, not manifest and is_compressible(name, mime))
     for attempt in range(1, UPLOAD_ATTEMPTS + 1):
         assignment = await io.assign(spec)
         assigned.append(assignment.fid)
+        if record is not None:
+            await record(assignment.fid)
         try:
             await io.upload(assignment, stored, name=name, gzipped=gzipped, md5=md5)
         except ChunkWriteFailed:
@@ -200,7 +206,7 @@ async def _one_piece(data: bytes | memoryview) -> AsyncIterator[bytes | memoryvi
 
 async def write_data(
     io: VolumeIO, source: bytes | memoryview | AsyncIterable[bytes], *, chunk_size: int, spec: AssignSpec,
-    name: str, mime: str, now_ns: int, path: str,
+    name: str, mime: str, now_ns: int, path: str, record: Recorder | None = None,
 ) -> WrittenData:
     """Cut the body into chunks of `chunk_size` bytes as it arrives, upload them (at most
     TRANSFER_CONCURRENCY buffered at once), fold into manifests when there are many. Raises
@@ -217,7 +223,7 @@ async def write_data(
     async def upload(offset: int, data: bytes) -> filer_pb.FileChunk:
         try:
             return await upload_chunk(io, data, offset=offset, spec=spec, name=name, mime=mime, now_ns=now_ns,
-                                      assigned=assigned)
+                                      assigned=assigned, record=record)
         finally:
             slots.release()
 
@@ -242,7 +248,8 @@ async def write_data(
             await start(size, bytes(buffer))
             size += len(buffer)
         chunks = list(await asyncio.gather(*tasks))
-        chunks = await manifestize(io, chunks, spec=spec, name=name, now_ns=now_ns, assigned=assigned)
+        chunks = await manifestize(io, chunks, spec=spec, name=name, now_ns=now_ns, assigned=assigned,
+                                   record=record)
     except Exception as err:
         await _settle(tasks)
         reason = err.reason if isinstance(err, ChunkWriteFailed) else f"{type(err).__name__}: {err}"
@@ -255,7 +262,7 @@ async def write_data(
 
 async def manifestize(
     io: VolumeIO, chunks: list[filer_pb.FileChunk], *, spec: AssignSpec, name: str, now_ns: int,
-    assigned: list[str],
+    assigned: list[str], record: Recorder | None = None,
 ) -> list[filer_pb.FileChunk]:
     """Fold plain chunks into manifest chunks when there are more than MANIFEST_THRESHOLD;
     manifest chunks already in the list stay as they are."""
@@ -273,7 +280,7 @@ async def manifestize(
 
         async def run() -> filer_pb.FileChunk:
             chunk = await upload_chunk(io, blob, offset=start, spec=spec, name=name, mime="", now_ns=now_ns,
-                                       assigned=assigned, manifest=True)
+                                       assigned=assigned, manifest=True, record=record)
             chunk.size = stop - start  # a manifest chunk spans the file range of its members
             # Members keep their own stamps; the manifest carries the newest so overlap
             # resolution after resolving sees the same order.

@@ -44,6 +44,7 @@ from controlplane.filer.errors import (
 )
 from controlplane.filer.store.errors import EntryExists as StoreEntryExists
 from controlplane.filer.store.errors import TransactionConflict
+from controlplane.filer.uploads import UploadJournal, UploadReclaimed, UploadTicket
 
 if TYPE_CHECKING:
     from controlplane.filer.store import FilerStore, Tx
@@ -91,10 +92,13 @@ class _Mutation:
         self.events: list[filer_pb.SubscribeMetadataResponse] = []
         self.queued_chunks = False
 
-    def find(self, directory: str, name: str) -> filer_pb.Entry | None:
+    def find(self, directory: str, name: str, *, for_update: bool = False) -> filer_pb.Entry | None:
+        """The entry or None; for_update locks its row until commit (every read that a write in
+        this transaction is based on: on PostgreSQL a concurrent writer of the same entry waits,
+        so neither drops the other's chunks nor logs a stale old_entry)."""
         if directory == paths.ROOT and not name:
             return entries.root_entry()
-        blob = self.tx.find(directory, name)
+        blob = self.tx.find(directory, name, for_update=for_update)
         return filer_pb.Entry.FromString(blob) if blob is not None else None
 
     def find_path(self, path: str) -> filer_pb.Entry | None:
@@ -128,6 +132,15 @@ class _Mutation:
             self.queued_chunks = True
         return bool(dropped)
 
+    def finish_upload(self, ticket: UploadTicket | None) -> None:
+        """The commit of a request's uploads: its pending-upload rows go (the chunks are the
+        entry's now). Raises UploadReclaimed (rolling back) when a sweep took some of them."""
+        if ticket is None or not ticket.recorded:
+            return
+        found = len(self.tx.finish_upload(ticket.uploader, ticket.request))
+        if found != ticket.recorded:
+            raise UploadReclaimed(ticket.uploader, ticket.request, ticket.recorded, found)
+
     def ensure_directory(self, path: str) -> None:
         """Make `path` and its missing ancestors directories (ModeDir|0771, one create event
         each); ParentIsFile when one of them is a file."""
@@ -145,10 +158,11 @@ class _Mutation:
         self.log(parent, None, made, parent)
 
     def children(self, directory: str) -> Iterable[tuple[str, filer_pb.Entry]]:
-        """Every child of `directory`, paged from the store in name order."""
+        """Every child of `directory`, paged from the store in name order, each row locked (the
+        walks of delete and rename rewrite what they read)."""
         start = ""
         while True:
-            page = self.tx.list(directory, start=start, inclusive=False, limit=LIST_PAGE)
+            page = self.tx.list(directory, start=start, inclusive=False, limit=LIST_PAGE, for_update=True)
             for name, blob in page:
                 yield name, filer_pb.Entry.FromString(blob)
             if len(page) < LIST_PAGE:
@@ -167,8 +181,11 @@ class FilerCore:
         signature: int | None = None,
         clock: Callable[[], int] = time.time_ns,
         on_chunks_queued: Callable[[], None] | None = None,
+        uploads: UploadJournal | None = None,
     ) -> None:
         self.store = store
+        # Pending-upload records of this process (uploads.py); serve() gives one with its address.
+        self.uploads = uploads if uploads is not None else UploadJournal(store)
         self.volumes = volumes
         self._on_chunks_queued = on_chunks_queued  # called after a commit that queued chunks
         # Called (on the loop) after every commit that logged events: SubscribeMetadata's
@@ -244,11 +261,12 @@ class FilerCore:
 
     async def create(
         self, directory: str, entry: filer_pb.Entry, *, o_excl: bool = False, signatures: Sequence[int] = (),
-        skip_parent_check: bool = False,
+        skip_parent_check: bool = False, upload: UploadTicket | None = None,
     ) -> filer_pb.SubscribeMetadataResponse:
         """Create (or, without o_excl, replace) `entry` in `directory`, making missing parent
         directories unless `skip_parent_check`. Creating the root changes nothing and returns an
-        event without a notification."""
+        event without a notification. `upload`: the request that stored the entry's chunks (its
+        pending-upload rows are removed in this transaction)."""
         entry = _prepared(entry)
 
         def work(m: _Mutation) -> filer_pb.SubscribeMetadataResponse:
@@ -257,7 +275,8 @@ class FilerCore:
             path = paths.join(directory, entry.name)
             if not skip_parent_check:
                 m.ensure_directory(directory)
-            old = m.find(directory, entry.name)
+            m.finish_upload(upload)
+            old = m.find(directory, entry.name, for_update=True)
             if old is None:
                 _keep_identity(None, entry)
                 m.tx.insert(directory, entry.name, entry.SerializeToString())
@@ -294,7 +313,7 @@ class FilerCore:
             if directory == paths.ROOT and not entry.name:
                 return filer_pb.SubscribeMetadataResponse(directory=paths.ROOT, ts_ns=self._stamps.next())
             path = paths.join(directory, entry.name)
-            old = m.find(directory, entry.name)
+            old = m.find(directory, entry.name, for_update=True)
             if old is None:
                 raise EntryNotFound(path)
             if entries.is_directory(old) != entries.is_directory(entry):
@@ -308,7 +327,7 @@ class FilerCore:
 
     async def write_chunks(
         self, path: str, chunks: Sequence[filer_pb.FileChunk], *, template: filer_pb.Entry,
-        at: int | None = None, signatures: Sequence[int] = (),
+        at: int | None = None, signatures: Sequence[int] = (), upload: UploadTicket | None = None,
     ) -> tuple[filer_pb.Entry, filer_pb.SubscribeMetadataResponse]:
         """Add chunks (offsets from 0) to the file at `path` in one transaction: at its end when
         `at` is None (op=append), else at offset `at` over what is there (newest wins). A missing
@@ -317,7 +336,8 @@ class FilerCore:
 
         def work(m: _Mutation) -> tuple[filer_pb.Entry, filer_pb.SubscribeMetadataResponse]:
             m.ensure_directory(directory)
-            old = m.find(directory, name)
+            m.finish_upload(upload)
+            old = m.find(directory, name, for_update=True)
             if old is not None and entries.is_directory(old):
                 raise ExistingIsDirectory(path)
             now = self._stamps.next()
@@ -367,7 +387,7 @@ class FilerCore:
 
         def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
             path = paths.join(directory, name)
-            entry = m.find(directory, name)
+            entry = m.find(directory, name, for_update=True)
             if entry is None:
                 raise EntryNotFound(path)
             if entries.is_directory(entry) and not recursive and m.tx.has_children(path):
@@ -405,13 +425,13 @@ class FilerCore:
                     move(m, child, src_path, dst_path, child.name)
 
         def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
-            entry = m.find(old_dir, old_name)
+            entry = m.find(old_dir, old_name, for_update=True)
             if entry is None:
                 raise EntryNotFound(old_path)
             if new_path == old_path:
                 return []
             m.ensure_directory(new_dir)
-            existing = m.find(new_dir, new_name)
+            existing = m.find(new_dir, new_name, for_update=True)
             if existing is not None:
                 if entries.is_directory(existing) and not entries.is_directory(entry):
                     raise ExistingIsDirectory(new_path)
@@ -427,15 +447,22 @@ class FilerCore:
 
         return await self._run(work, signatures)
 
-    async def discard_chunks(self, fids: Iterable[str]) -> None:
-        """Queue chunks that were written but never committed to an entry (a failed upload)."""
+    async def discard_chunks(self, fids: Iterable[str], *, upload: UploadTicket | None = None) -> None:
+        """Queue chunks that were written but never committed to an entry (a failed upload).
+        With `upload`, what is queued is the request's pending-upload rows that are still
+        there (`fids` is not needed): every chunk it stored, and nothing an entry committed in
+        the meantime (a commit cut off from its caller may still have gone through)."""
         wanted = sorted(set(fids))
-        if not wanted:
+        if not wanted and (upload is None or not upload.recorded):
             return
 
         def work(m: _Mutation) -> None:
-            m.tx.queue_chunk_deletions(wanted)
-            m.queued_chunks = True
+            queue = wanted
+            if upload is not None and upload.recorded:
+                queue = sorted(set(m.tx.finish_upload(upload.uploader, upload.request)))
+            if queue:
+                m.tx.queue_chunk_deletions(queue)
+                m.queued_chunks = True
 
         await self._run(work)
 

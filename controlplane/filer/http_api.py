@@ -7,7 +7,9 @@ and digests, 500 for a non-empty directory and anything unexpected, always `{"er
 
 Write path: the body is cut into chunks while it arrives (chunks.write_data), then the entry is
 committed in one core transaction. If anything fails after chunks were stored, they are queued
-for deletion (core.discard_chunks), so a failed upload leaves nothing behind on the volumes.
+for deletion (core.discard_chunks), so a failed upload leaves nothing behind on the volumes; each
+chunk is recorded as a pending upload before it is stored, so a filer killed mid-request leaves
+nothing behind either (uploads.py).
 
 Imports kelp_http (this is the HTTP adapter); no grpc, no SQL, no ops.
 """
@@ -299,11 +301,12 @@ class FilerHttpApi:
             await self.core.create(directory, entry)
             return self._written(reply_name, len(data), attributes.md5)
 
+        ticket = self.core.uploads.ticket()  # each chunk is recorded before it is stored (uploads.py)
         try:
             written = await write_data(self.volumes, source, chunk_size=chunk_mb << 20, spec=spec, name=name,
-                                       mime=mime, now_ns=now, path=target)
+                                       mime=mime, now_ns=now, path=target, record=ticket.record)
         except ChunkWriteFailed as err:
-            await self.core.discard_chunks(err.written)
+            await self.core.discard_chunks(err.written, upload=ticket)
             raise
         try:
             self._check_digest(req, written.md5)
@@ -312,13 +315,14 @@ class FilerHttpApi:
                 at = None if op_append else _int_param(query, "offset", 0)
                 if at is not None and at < 0:
                     raise BadRequest(400, "offset must not be negative")
-                updated, _ = await self.core.write_chunks(target, written.chunks, template=entry, at=at)
+                updated, _ = await self.core.write_chunks(target, written.chunks, template=entry, at=at,
+                                                          upload=ticket)
                 return json_response({"name": reply_name, "size": entries.file_size(updated)}, 201)
             entry.chunks.extend(written.chunks)
             attributes.file_size, attributes.md5 = written.size, written.md5
-            await self.core.create(directory, entry)
+            await self.core.create(directory, entry, upload=ticket)
         except BaseException:
-            await self.core.discard_chunks(referenced_fids(written.chunks))
+            await self.core.discard_chunks(referenced_fids(written.chunks), upload=ticket)
             raise
         return self._written(reply_name, written.size, written.md5)
 

@@ -5,7 +5,9 @@ tier (`HttpVolumeIO`: /dir/assign on any master, which forwards to the leader; v
 kelp.v1.Master/Lookup through dataplane.client's VolumeLocator; chunk POST/GET/DELETE on volume
 servers), the HTTP API (kelp_http), a grpc.aio server on which grpc_api.register_grpc(server,
 core) puts filer_pb.SeaweedFiler when that module is present, and background jobs in one
-TaskGroup: the chunk collector (gc.py), change-log retention, and the master link
+TaskGroup: the chunk collector (gc.py), change-log retention, the pending-upload sweep
+(uploads.py: also run once at start, so a restarted filer frees what a killed one had stored for
+uncommitted requests), and the master link
 (master_link.py: a KeepConnected stream that lists this filer in the masters' ListClusterNodes).
 `serve()` returns a `RunningFiler` once both listeners are bound.
 
@@ -40,6 +42,7 @@ from controlplane.filer.gc import ChunkCollector
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
 from controlplane.filer.master_link import FilerIdentity, MasterLink
 from controlplane.filer.store import FilerStore, StoreConfig, open_store
+from controlplane.filer.uploads import UploadJournal
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, GRPC_PORT_OFFSET, ServerAddress
 from dataplane.client.errors import ClientError, VolumeNotFound
 from dataplane.client.fetch import delete_fid, volume_id_of
@@ -281,7 +284,14 @@ async def serve(config: FilerConfig) -> RunningFiler:
     locator = VolumeLocator(config.masters)
     volumes = HttpVolumeIO(config.masters, client, locator)
     collector = ChunkCollector(store, volumes)
-    core = FilerCore(store, volumes, on_chunks_queued=collector.wake)
+    # Pending uploads are owned by this process at its advertised address: a restart at the same
+    # address reclaims what its previous life left at once (uploads.py), before taking requests.
+    uploads = UploadJournal(store, address=f"{config.ip}:{config.port}" if config.port else "")
+    core = FilerCore(store, volumes, on_chunks_queued=collector.wake, uploads=uploads)
+    try:
+        await uploads.reclaim()
+    except Exception as err:  # the sweep job tries again; a filer still serves without it
+        log.warning("pending upload sweep at start failed error=%s", err)
     settings = HttpSettings(
         max_mb=config.max_mb,
         dir_list_limit=config.dir_list_limit,
@@ -330,6 +340,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
                 group.create_task(_retention(store, config.change_retention_seconds))
             if servicer is not None:
                 group.create_task(servicer.run())
+            group.create_task(uploads.run(on_reclaimed=collector.wake))
             if config.register_with_master:
                 identity = FilerIdentity(f"{config.ip}:{http.port}.{grpc_port}",
                                          data_center=config.data_center, rack=config.rack)

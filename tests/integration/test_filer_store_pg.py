@@ -44,9 +44,9 @@ def test_writer_processes_and_a_tailing_reader(pg_store_config: StoreConfig, tmp
     (tmp_path / "filer.toml").write_text(filer_toml(pg_store_config))
     migrated = run_kelp("filer.migrate", f"-config.dir={tmp_path}")
     assert migrated.returncode == 0, migrated.stderr
-    assert f"{pg_store_config.target()}: schema migrated from revision none to 0001" in migrated.stdout
+    assert f"{pg_store_config.target()}: schema migrated from revision none to 0002" in migrated.stdout
     again = run_kelp("filer.migrate", f"-config.dir={tmp_path}")
-    assert "already at revision 0001" in again.stdout
+    assert "already at revision 0002" in again.stdout
 
     reader = open_store(pg_store_config, migrate=False)
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), f"w{w}", str(TRANSACTIONS)],

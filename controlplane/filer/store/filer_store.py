@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.filer.store import changelog, migrate
 from controlplane.filer.store.changelog import ChangeRow
@@ -32,7 +33,7 @@ from controlplane.filer.store.config import StoreConfig
 from controlplane.filer.store.engine import READ_ONLY_OPTION, make_engine
 from controlplane.filer.store.errors import SchemaNotCurrent, StoreUnavailable, TransactionConflict
 from controlplane.filer.store.notify import ChangeSignal, PgListener
-from controlplane.filer.store.tables import chunk_deletions
+from controlplane.filer.store.tables import chunk_deletions, pending_uploads, uploaders
 from controlplane.filer.store.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,59 @@ class FilerStore:
         with self._snapshot() as connection:
             count = sa.select(sa.func.count()).select_from(chunk_deletions)
             return int(connection.execute(count).scalar_one())
+
+    # pending uploads (additions; the protocol is described in controlplane/filer/uploads.py)
+
+    def record_uploads(self, uploader: str, address: str, alive_until_ns: int,
+                       rows: Iterable[tuple[int, str]]) -> None:
+        """In one transaction: renew `uploader`'s lease and record (request, fid) rows, each
+        before its chunk is uploaded."""
+        now = time.time_ns()
+        values = [{"uploader": uploader, "request": request, "fid": fid, "created_ns": now}
+                  for request, fid in rows]
+        with self._write() as connection:
+            self._renew(connection, uploader, address, alive_until_ns)
+            if values:
+                connection.execute(pending_uploads.insert(), values)
+
+    def renew_uploader(self, uploader: str, address: str, alive_until_ns: int) -> None:
+        with self._write() as connection:
+            self._renew(connection, uploader, address, alive_until_ns)
+
+    def _renew(self, connection: sa.Connection, uploader: str, address: str, alive_until_ns: int) -> None:
+        insert = postgresql.insert if self.kind == "postgres" else sqlite.insert
+        statement = insert(uploaders).values(uploader=uploader, address=address,
+                                             alive_until_ns=alive_until_ns)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["uploader"], set_={"alive_until_ns": statement.excluded.alive_until_ns,
+                                               "address": statement.excluded.address}))
+
+    def reclaim_uploads(self, uploader: str, address: str, now_ns: int | None = None) -> list[str]:
+        """Move the pending uploads of dead uploaders to the chunk-deletion queue, in one
+        transaction; returns their fids. Dead: a lease that ran out, no uploader row at all, or
+        another process at this caller's own address (`address`, when not empty: only one
+        process can listen there, so an older one is gone). `uploader` itself is never dead."""
+        now = time.time_ns() if now_ns is None else now_ns
+        u, p = uploaders.c, pending_uploads.c
+        alive = u.alive_until_ns >= now
+        if address:
+            alive = alive & (u.address != address)
+        live = sa.select(u.uploader).where(alive | (u.uploader == uploader))
+        with self._write() as connection:
+            taken = connection.execute(pending_uploads.delete().where(p.uploader.not_in(live))
+                                       .returning(p.fid)).all()
+            connection.execute(uploaders.delete().where(u.uploader.not_in(live)))
+            fids = [str(row[0]) for row in taken]
+            for start in range(0, len(fids), DELETE_BATCH):
+                connection.execute(chunk_deletions.insert(),
+                                   [{"fid": fid} for fid in fids[start:start + DELETE_BATCH]])
+        return fids
+
+    def pending_upload_fids(self) -> list[str]:
+        """Addition: every fid recorded as pending (tests and diagnostics)."""
+        with self._snapshot() as connection:
+            p = pending_uploads.c
+            return [str(row[0]) for row in connection.execute(sa.select(p.fid).order_by(p.id)).all()]
 
     def close(self) -> None:
         if self._listener is not None:

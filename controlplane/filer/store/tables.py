@@ -9,6 +9,8 @@ itself is created only by the revisions in migrations/versions/, never by `metad
 - filer_change_state: the single row (id 1) that allocates seqs and remembers what retention removed.
 - filer_chunk_deletions: the durable queue of chunk file ids to delete on volume servers.
 - filer_kv: the KvGet/KvPut key-value space.
+- filer_uploaders, filer_pending_uploads: chunks stored for requests that have not committed yet,
+  and the filer processes (leases) that own them (revision 0002; controlplane/filer/uploads.py).
 
 Imports SQLAlchemy only.
 """
@@ -66,4 +68,21 @@ kv = sa.Table(
     "filer_kv", metadata,
     sa.Column("key", sa.LargeBinary, primary_key=True),
     sa.Column("value", sa.LargeBinary, nullable=False),
+)
+
+uploaders = sa.Table(
+    "filer_uploaders", metadata,
+    sa.Column("uploader", sa.Text, primary_key=True),  # one filer process: "address#boot nonce"
+    sa.Column("address", sa.Text, nullable=False),  # its advertised ip:port ("" in tests)
+    sa.Column("alive_until_ns", sa.BigInteger, nullable=False),  # its lease
+)
+
+pending_uploads = sa.Table(
+    "filer_pending_uploads", metadata,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("uploader", sa.Text, nullable=False),
+    sa.Column("request", sa.BigInteger, nullable=False),  # the uploader's request number
+    sa.Column("fid", sa.Text, nullable=False),
+    sa.Column("created_ns", sa.BigInteger, nullable=False),
+    sa.Index("filer_pending_uploads_request", "uploader", "request"),
 )

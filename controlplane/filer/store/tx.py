@@ -4,21 +4,24 @@ Entries are opaque bytes keyed by (directory, name). `insert` and `upsert` use O
 existing row never aborts the transaction (on PostgreSQL a failed statement would poison it):
 EntryExists can be caught and the transaction carried on. Changes logged here are buffered and
 numbered at commit (changelog.py explains why); chunk deletions and kv writes go to the database
-at once, inside this transaction.
+at once, inside this transaction. `find(..., for_update=True)` locks the row on PostgreSQL for a
+read-modify-write.
 
 Imports SQLAlchemy only.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.filer.store.changelog import PendingChange
 from controlplane.filer.store.errors import EntryExists, ReadOnlyTransaction
-from controlplane.filer.store.tables import chunk_deletions, entries, kv
+from controlplane.filer.store.tables import chunk_deletions, entries, kv, pending_uploads
 
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
@@ -59,12 +62,21 @@ class Tx:
 
     # entries
 
-    def find(self, directory: str, name: str) -> bytes | None:
+    def find(self, directory: str, name: str, *, for_update: bool = False) -> bytes | None:
+        """The entry's bytes or None. for_update=True (an addition to contract A) locks the row
+        until this transaction ends (PostgreSQL SELECT ... FOR UPDATE), so a read-modify-write
+        never works from an entry a concurrent transaction is replacing; a concurrent writer
+        waits, then reads what this one committed. SQLite needs no lock: BEGIN IMMEDIATE already
+        serializes writers."""
         e = entries.c
-        found = self._connection.execute(
-            sa.select(e.entry).where(e.directory == directory, e.name == name)
-        ).scalar()
+        query = sa.select(e.entry).where(e.directory == directory, e.name == name)
+        found = self._connection.execute(self._locking(query, for_update)).scalar()
         return None if found is None else bytes(found)
+
+    def _locking(self, query: sa.Select[Any], for_update: bool) -> sa.Select[Any]:
+        if for_update and not self._read_only and self._connection.dialect.name == "postgresql":
+            return query.with_for_update()
+        return query
 
     def insert(self, directory: str, name: str, entry: bytes) -> None:
         """Add a new entry; raises EntryExists (leaving the transaction usable) if one is there."""
@@ -88,9 +100,9 @@ class Tx:
         return bool(result.rowcount)
 
     def list(self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "",
-             limit: int) -> list[tuple[str, bytes]]:
+             limit: int, for_update: bool = False) -> list[tuple[str, bytes]]:
         """Children of directory in name order: after `start` (or from it when inclusive), whose
-        names start with `prefix`, at most `limit`."""
+        names start with `prefix`, at most `limit`; for_update locks the rows returned (as find)."""
         if limit <= 0:
             return []
         e = entries.c
@@ -102,7 +114,7 @@ class Tx:
             bound = prefix_upper_bound(prefix)
             if bound is not None:
                 query = query.where(e.name < bound)
-        rows = self._connection.execute(query.order_by(e.name).limit(limit)).all()
+        rows = self._connection.execute(self._locking(query.order_by(e.name).limit(limit), for_update)).all()
         return [(row[0], bytes(row[1])) for row in rows]
 
     def has_children(self, directory: str) -> bool:
@@ -123,6 +135,19 @@ class Tx:
         rows = [{"fid": fid} for fid in fids]
         if rows:
             self._connection.execute(chunk_deletions.insert(), rows)
+
+    # pending uploads (see controlplane/filer/uploads.py)
+
+    def finish_upload(self, uploader: str, request: int) -> builtins.list[str]:
+        """Remove the pending-upload rows of one request in this transaction; returns their fids.
+        The entry's commit calls it (fewer rows than recorded: a sweep took them, so their
+        chunks are being deleted and the commit must not go on); a failed request queues what
+        it returns for deletion."""
+        self._writing("finish_upload")
+        p = pending_uploads.c
+        statement = (pending_uploads.delete().where(p.uploader == uploader, p.request == request)
+                     .returning(p.fid))
+        return [str(row[0]) for row in self._connection.execute(statement).all()]
 
     # kv
 

@@ -18,6 +18,7 @@ class _State:
     changes: list[tuple[int, int, str, bytes]] = field(default_factory=list)  # seq, ts, dir, payload
     deletions: list[tuple[int, str]] = field(default_factory=list)
     kv: dict[bytes, bytes] = field(default_factory=dict)
+    pending: list[tuple[str, int, str]] = field(default_factory=list)  # uploader, request, fid
     next_seq: int = 1
     next_deletion: int = 1
 
@@ -26,7 +27,7 @@ class FakeTx:
     def __init__(self, state: _State) -> None:
         self.state = state
 
-    def find(self, directory: str, name: str) -> bytes | None:
+    def find(self, directory: str, name: str, *, for_update: bool = False) -> bytes | None:
         return self.state.entries.get((directory, name))
 
     def insert(self, directory: str, name: str, entry: bytes) -> None:
@@ -41,7 +42,8 @@ class FakeTx:
         return self.state.entries.pop((directory, name), None) is not None
 
     def list(
-        self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int
+        self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int,
+        for_update: bool = False,
     ) -> list[tuple[str, bytes]]:
         names = sorted(
             (n for (d, n) in self.state.entries if d == directory and n.startswith(prefix)),
@@ -63,6 +65,11 @@ class FakeTx:
         for fid in fids:
             self.state.deletions.append((self.state.next_deletion, fid))
             self.state.next_deletion += 1
+
+    def finish_upload(self, uploader: str, request: int) -> list[str]:
+        mine = [p for p in self.state.pending if p[:2] == (uploader, request)]
+        self.state.pending = [p for p in self.state.pending if p[:2] != (uploader, request)]
+        return [fid for _, _, fid in mine]
 
     def kv_get(self, key: bytes) -> bytes | None:
         return self.state.kv.get(key)
@@ -95,6 +102,24 @@ class FakeStore:
         gone = set(ids)
         with self.lock:
             self.state.deletions = [d for d in self.state.deletions if d[0] not in gone]
+
+    def record_uploads(self, uploader: str, address: str, alive_until_ns: int,
+                       rows: Iterable[tuple[int, str]]) -> None:
+        """Leases are not modelled (reclaim_uploads takes every other uploader's rows)."""
+        with self.lock:
+            self.state.pending.extend((uploader, request, fid) for request, fid in rows)
+
+    def renew_uploader(self, uploader: str, address: str, alive_until_ns: int) -> None:
+        pass
+
+    def reclaim_uploads(self, uploader: str, address: str, now_ns: int | None = None) -> list[str]:
+        with self.lock:
+            taken = [fid for u, _, fid in self.state.pending if u != uploader]
+            self.state.pending = [p for p in self.state.pending if p[0] == uploader]
+            for fid in taken:
+                self.state.deletions.append((self.state.next_deletion, fid))
+                self.state.next_deletion += 1
+        return taken
 
     def last_seq(self) -> int:
         return self.state.next_seq - 1

@@ -15,9 +15,9 @@ def test_migrates_default_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[s
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no filer.toml found here
     assert filer_migrate.main([f"-dir={tmp_path / 'store'}"]) == 0
-    assert "from revision none to 0001" in capsys.readouterr().out
+    assert "from revision none to 0002" in capsys.readouterr().out
     assert filer_migrate.main([f"-dir={tmp_path / 'store'}"]) == 0
-    assert "already at revision 0001" in capsys.readouterr().out
+    assert "already at revision 0002" in capsys.readouterr().out
     open_store(StoreConfig(kind="sqlite", path=str(tmp_path / "store" / "filer.db")), migrate=False).close()
 
 
