@@ -25,7 +25,7 @@ import hashlib
 import html
 import logging
 import mimetypes
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -61,7 +61,7 @@ from controlplane.filer.errors import (
 from dataplane.volume.engine.errors import InvalidTtl
 from dataplane.volume.engine.types import Ttl
 from kelp_http import MultipartError, RangeNotSatisfiable, Request, Response, error_response, json_response
-from kelp_http.multipart import parse_multipart
+from kelp_http.multipart import MultipartStream, StreamedPart, parse_multipart
 from kelp_http.ranges import build_multipart_byteranges, content_range, parse_ranges
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 VERSION = "kelp"  # the listing's "Version" (SeaweedFS prints its build there; clients ignore it)
 # Reads above this size are streamed chunk by chunk instead of assembled in memory first.
 STREAM_READ_OVER = 8 << 20
+# A streamed multipart body's non-file parts (form fields) are held in memory up to this each.
+MAX_FORM_FIELD = 64 << 20
 _STORED_HEADERS = ("cache-control", "expires", "content-disposition")
 _OCTET = "application/octet-stream"
 _CORS_METHODS = "PUT, POST, GET, DELETE, OPTIONS"
@@ -241,7 +243,9 @@ class FilerHttpApi:
             raise BadRequest(500, "request Content-Type isn't multipart/form-data")
 
         source: bytes | AsyncIterable[bytes]
-        if multipart:
+        if multipart and req.stream is not None:
+            source, filename, mime = await _streamed_file_part(req.stream, ctype)
+        elif multipart:
             parts = parse_multipart(await self._body(req), ctype)
             if not parts:
                 raise MultipartError("no part in the multipart body")
@@ -504,6 +508,33 @@ class FilerHttpApi:
             data = bytes(entry.content[start:stop])
             return data + bytes(stop - start - len(data))
         return await read_range(self.volumes, entry.chunks, start, stop)
+
+
+async def _streamed_file_part(
+    body: AsyncIterable[bytes], ctype: str
+) -> tuple[bytes | AsyncIterable[bytes], str, str]:
+    """The upload of a streamed multipart body, as parse_multipart's caller picks it: the first
+    part with a file name, else the first part. Parts before it are form fields, held in memory
+    up to MAX_FORM_FIELD each; the file part streams, and the body's remaining parts are read
+    (and checked) after it, so a malformed tail fails the upload before its entry is committed."""
+    stream = MultipartStream(body, ctype)
+    first: tuple[bytes, str] | None = None
+    while (part := await stream.next_part()) is not None:
+        if part.filename:
+            return _then_drain(part, stream), part.filename, part.content_type
+        data = await part.read_all(MAX_FORM_FIELD)
+        if first is None:
+            first = (data, part.content_type)
+    if first is None:
+        raise MultipartError("no part in the multipart body")
+    return first[0], "", first[1]
+
+
+async def _then_drain(part: StreamedPart, stream: MultipartStream) -> AsyncIterator[bytes]:
+    async for piece in part:
+        yield piece
+    while await stream.next_part() is not None:
+        pass
 
 
 def _precondition(req: Request, etag: str, mtime_ns: int) -> int | None:
