@@ -59,7 +59,7 @@ def test_weed_shell_without_filer_flag_lists_and_reads_kelps_files(
     expected = f"127.0.0.1:{filer.http_port}.{filer.grpc_port}"
     deadline = time.monotonic() + REGISTER_SECONDS
     while listed_filers(follower_address) != [expected]:  # asked of a follower: forwarded to the leader
-        assert time.monotonic() < deadline, f"filer {expected} never listed: {listed_filers(follower_address)}"
+        assert time.monotonic() < deadline, f"filer {expected} never listed by {follower_address}"
         time.sleep(POLL_SECONDS)
     proc = subprocess.run(
         [weed, "shell", f"-master={follower_address}"],
