@@ -18,7 +18,8 @@ new name), so a rename across the boundary is seen from both sides; or an exact 
 the subscriber's non-zero signature are dropped (a mount applies its own changes itself). The
 serving filer's signature is appended to each event it sends, as SeaweedFS filers do.
 
-The store is synchronous: reads go through asyncio.to_thread. Waiting for new rows is done once per
+The store is synchronous: reads run on the notifier's own read threads (not the default executor,
+where the core's mutations block on the commit lock). Waiting for new rows is done once per
 filer by ChangeNotifier, whose single thread blocks in store.wait_for_change (PostgreSQL
 LISTEN/NOTIFY, so a commit through another filer on the same database wakes it; SQLite polls), so
 a thousand idle subscribers hold no threads.
@@ -31,10 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from kelp_pb import weed_filer_pb2 as filer_pb
 
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 # Rows read per store query: bounds one reply's memory (rows carry whole entries) while keeping
 # replays of a long log to one query per thousand events.
 READ_BATCH = 1000
+READ_THREADS = 2  # threads for subscribers' log reads (ChangeNotifier.read), apart from the core's
+_R = TypeVar("_R")
 # How long the notifier's thread blocks in one wait_for_change call: also how long that thread
 # lingers after the filer stops (a blocking call cannot be cancelled).
 NOTIFIER_WAIT_SECONDS = 1.0
@@ -143,6 +146,13 @@ class ChangeNotifier:
         self._known_last = 0
         self._event = asyncio.Event()
         self._waiting = 0
+        # Subscribers' log reads get threads of their own: in the default executor they would queue
+        # behind the core's mutations, which block there on the store's commit lock under load.
+        self._reads = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="filer-log-read")
+
+    async def read(self, fn: Callable[..., _R], *args: Any) -> _R:
+        """Run a change-log read on the subscribers' own threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._reads, fn, *args)
 
     def token(self) -> asyncio.Event:
         return self._event
@@ -194,6 +204,7 @@ class ChangeNotifier:
             # Wait for the thread (at most one wait_for_change, NOTIFIER_WAIT_SECONDS): a process
             # stopping must not find it still running.
             await asyncio.shield(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
+            self._reads.shutdown(wait=False, cancel_futures=True)
 
 
 async def subscribe(
@@ -207,13 +218,13 @@ async def subscribe(
     """The matching events from `since_ns` on, then live ones, until `until_ns` (or forever).
     Raises SubscriberBehind (at the start or later) when retention overtakes the subscriber."""
     try:
-        cursor = await asyncio.to_thread(changes.cursor_for_time, since_ns)
+        cursor = await notifier.read(changes.cursor_for_time, since_ns)
     except ChangesTrimmed as err:
         raise SubscriberBehind(since_ns, None, err.trimmed_seq) from err
     while True:
         token = notifier.token()
         try:
-            rows = await asyncio.to_thread(changes.changes_after, cursor, READ_BATCH)
+            rows = await notifier.read(changes.changes_after, cursor, READ_BATCH)
         except ChangesTrimmed as err:
             raise SubscriberBehind(since_ns, cursor, err.trimmed_seq) from err
         if not rows:

@@ -17,6 +17,7 @@ no grpc, HTTP or kelp servers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -42,12 +43,17 @@ SQLITE_POLL_SECONDS = 0.05  # wait_for_change on SQLite: other processes' commit
 PG_POLL_SECONDS = 1.0  # with LISTEN in place, polling is only a safety net
 PG_UNLISTENED_POLL_SECONDS = 0.1  # while the listener reconnects
 DELETE_BATCH = 500  # ids per DELETE ... IN (...) statement
+LOG_READ_POOL_SIZE = 2  # connections reserved for change-log reads (see FilerStore.__init__)
 
 
 class FilerStore:
     def __init__(self, config: StoreConfig, engine: sa.Engine) -> None:
         self.config = config
         self.engine = engine
+        # Change-log reads (subscribers, the notifier) get connections of their own: otherwise a
+        # burst of writers, each holding a pooled connection while it queues on the seq row's
+        # lock, makes every subscriber wait for one, and a change reaches other filers seconds late.
+        self._log_engine = make_engine(dataclasses.replace(config, pool_size=LOG_READ_POOL_SIZE))
         self._signal = ChangeSignal()
         self._listener: PgListener | None = None
         if config.kind == "postgres":
@@ -84,6 +90,13 @@ class FilerStore:
                 yield connection
 
     @contextmanager
+    def _log_snapshot(self) -> Iterator[sa.Connection]:
+        with self._errors(), self._log_engine.connect() as connection:
+            connection.execution_options(**self._read_options())
+            with connection.begin():
+                yield connection
+
+    @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         with self._errors(), self.engine.connect() as connection, connection.begin():
             yield connection
@@ -113,34 +126,34 @@ class FilerStore:
     def changes_after(self, seq: int, limit: int = 1000) -> list[ChangeRow]:
         """Committed changes with seq > `seq`, in seq order, at most `limit`. Raises ChangesTrimmed
         when retention removed changes after `seq` (an addition to contract A: never a silent jump)."""
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.read_after(connection, seq, limit)
 
     def first_seq_at_or_after(self, ts_ns: int) -> int | None:
         """The lowest retained seq at or after which every change with ts_ns >= `ts_ns` lies;
         None when no retained change is that recent. (Changes with smaller ts_ns may follow it.)"""
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.first_seq_at_or_after(connection, ts_ns)
 
     def cursor_for_time(self, ts_ns: int) -> int:
         """Addition: the after_seq from which changes_after returns every change with ts_ns >=
         `ts_ns`, read in one snapshot (no race with commits, unlike first_seq_at_or_after then
         last_seq). Raises ChangesTrimmed when retention may have removed some of them."""
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.cursor_for_time(connection, ts_ns)
 
     def oldest_seq(self) -> int | None:
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.oldest_seq(connection)
 
     def last_seq(self) -> int:
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.read_state(connection).last_seq
 
     def trimmed_seq(self) -> int:
         """Addition: the highest seq retention has removed (0: none). A reader at position
         p < trimmed_seq() has fallen out of the log."""
-        with self._snapshot() as connection:
+        with self._log_snapshot() as connection:
             return changelog.read_state(connection).trimmed_seq
 
     def trim_changes(self, older_than_ns: int) -> int:
@@ -263,6 +276,7 @@ class FilerStore:
         if self._listener is not None:
             self._listener.stop(wake=self._notify_listeners)
         self.engine.dispose()
+        self._log_engine.dispose()
 
     def _notify_listeners(self) -> None:
         with self.engine.begin() as connection:
