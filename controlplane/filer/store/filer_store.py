@@ -17,8 +17,10 @@ no grpc, HTTP or kelp servers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,7 +41,9 @@ from controlplane.filer.store.tx import Tx
 
 log = logging.getLogger(__name__)
 
-SQLITE_POLL_SECONDS = 0.05  # wait_for_change on SQLite: other processes' commits are only polled
+# wait_for_change on SQLite: this process's commits wake waiters at once; another process's (a
+# tool writing the same file) are only polled, so the poll need not be fast.
+SQLITE_POLL_SECONDS = 0.5
 PG_POLL_SECONDS = 1.0  # with LISTEN in place, polling is only a safety net
 PG_UNLISTENED_POLL_SECONDS = 0.1  # while the listener reconnects
 DELETE_BATCH = 500  # ids per DELETE ... IN (...) statement
@@ -55,6 +59,7 @@ class FilerStore:
         # lock, makes every subscriber wait for one, and a change reaches other filers seconds late.
         self._log_engine = make_engine(dataclasses.replace(config, pool_size=LOG_READ_POOL_SIZE))
         self._signal = ChangeSignal()
+        self._sqlite_writer = threading.RLock() if config.kind == "sqlite" else None
         self._listener: PgListener | None = None
         if config.kind == "postgres":
             self._listener = PgListener(_conninfo(config), changelog.NOTIFY_CHANNEL, self._signal)
@@ -71,7 +76,7 @@ class FilerStore:
         """One database transaction. read_only=True (an addition to contract A): a snapshot that
         refuses writes and, on SQLite, does not take the write lock, so reads never queue behind
         writers."""
-        with self._errors(), self.engine.connect() as connection:
+        with self._errors(), self._writer(read_only), self.engine.connect() as connection:
             if read_only:
                 connection.execution_options(**self._read_options())
             tx = Tx(connection, read_only=read_only)
@@ -98,8 +103,15 @@ class FilerStore:
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with self._errors(), self.engine.connect() as connection, connection.begin():
+        with self._errors(), self._writer(False), self.engine.connect() as connection, connection.begin():
             yield connection
+
+    def _writer(self, read_only: bool) -> contextlib.AbstractContextManager[object]:
+        """SQLite has one writer at a time: writers of this process queue on a lock here rather
+        than in SQLite's busy handler, which sleeps and retries (a p99 of ~0.5 s at 16 writers)."""
+        if read_only or self._sqlite_writer is None:
+            return contextlib.nullcontext()
+        return self._sqlite_writer
 
     def _read_options(self) -> dict[str, object]:
         if self.kind == "postgres":

@@ -23,6 +23,16 @@ from controlplane.filer.store.changelog import PendingChange
 from controlplane.filer.store.errors import EntryExists, ReadOnlyTransaction
 from controlplane.filer.store.tables import chunk_deletions, entries, kv, pending_uploads
 
+# The hottest statements, built once: SQLAlchemy then reuses their memoized cache keys instead of
+# building clauses and keys on every call (that was a third of a small PUT's CPU in the filer).
+_FIND = sa.select(entries.c.entry).where(
+    entries.c.directory == sa.bindparam("directory"), entries.c.name == sa.bindparam("name")
+)
+_FIND_FOR_UPDATE = _FIND.with_for_update()
+_DELETE = entries.delete().where(
+    entries.c.directory == sa.bindparam("directory"), entries.c.name == sa.bindparam("name")
+)
+
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
 
@@ -68,9 +78,9 @@ class Tx:
         never works from an entry a concurrent transaction is replacing; a concurrent writer
         waits, then reads what this one committed. SQLite needs no lock: BEGIN IMMEDIATE already
         serializes writers."""
-        e = entries.c
-        query = sa.select(e.entry).where(e.directory == directory, e.name == name)
-        found = self._connection.execute(self._locking(query, for_update)).scalar()
+        locking = for_update and not self._read_only and self._connection.dialect.name == "postgresql"
+        query = _FIND_FOR_UPDATE if locking else _FIND
+        found = self._connection.execute(query, {"directory": directory, "name": name}).scalar()
         return None if found is None else bytes(found)
 
     def _locking(self, query: sa.Select[Any], for_update: bool) -> sa.Select[Any]:
@@ -95,8 +105,7 @@ class Tx:
 
     def delete(self, directory: str, name: str) -> bool:
         self._writing("delete")
-        e = entries.c
-        result = self._connection.execute(entries.delete().where(e.directory == directory, e.name == name))
+        result = self._connection.execute(_DELETE, {"directory": directory, "name": name})
         return bool(result.rowcount)
 
     def list(self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "",
