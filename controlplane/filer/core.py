@@ -246,6 +246,18 @@ class FilerCore:
         """The entry at a normal path, or None."""
         return await self._read(lambda m: m.find_path(path))
 
+    async def find_with_parent(self, path: str) -> tuple[filer_pb.Entry | None, filer_pb.Entry | None]:
+        """The entry at a normal path and, only when there is none, its parent's entry (None:
+        missing too), in one read: an upload's target check costs one store round trip."""
+
+        def work(m: _Mutation) -> tuple[filer_pb.Entry | None, filer_pb.Entry | None]:
+            found = m.find_path(path)
+            if found is not None or path == paths.ROOT:
+                return found, None
+            return None, m.find_path(paths.split(path)[0])
+
+        return await self._read(work)
+
     async def list(
         self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int = 1000
     ) -> builtins.list[filer_pb.Entry]:

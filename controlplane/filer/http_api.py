@@ -267,11 +267,10 @@ class FilerHttpApi:
             if not name:
                 raise BadRequest(400, "no file name: PUT to a file path, or POST a multipart file")
             return paths.join(path, name), name
-        existing = await self.core.find(path)
+        existing, parent = await self.core.find_with_parent(path)  # parent only when nothing is there
         if existing is not None and entries.is_directory(existing):
             name = filename or last
             return paths.join(path, name), name
-        parent = await self.core.find(paths.split(path)[0])
         if parent is not None and not entries.is_directory(parent):
             raise ParentIsFile(path, paths.split(path)[0])  # refused before any chunk is stored
         return path, filename or last

@@ -74,30 +74,38 @@ class LogState:
     trimmed_ts_high: int
 
 
+_S = change_state.c
+# The allocation, built once (its cache key is memoized): bind "count" and "batch_max_ts".
+_ALLOCATE = (
+    change_state.update()
+    .where(_S.id == STATE_ROW_ID)
+    .values(last_seq=_S.last_seq + sa.bindparam("count", type_=sa.BigInteger),
+            last_ts_high=sa.case((_S.last_ts_high >= sa.bindparam("batch_max_ts", type_=sa.BigInteger),
+                                  _S.last_ts_high),
+                                 else_=sa.bindparam("batch_max_ts", type_=sa.BigInteger)))
+    .returning(_S.last_seq, _S.last_ts_high)
+)
+_INSERT_CHANGES = changes.insert()
+_NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.bindparam("payload", type_=sa.Text)))
+
+
 def allocate_and_write(connection: sa.Connection, pending: Sequence[PendingChange]) -> int:
     """Number the pending rows and insert them; returns the new last_seq. Must be the last thing
     the transaction does before COMMIT (it holds the allocation lock from here to the end)."""
     batch_max_ts = max(change.ts_ns for change in pending)
-    state = change_state.c
-    new_ts_high = sa.case((state.last_ts_high >= batch_max_ts, state.last_ts_high), else_=batch_max_ts)
-    row = connection.execute(
-        change_state.update()
-        .where(state.id == STATE_ROW_ID)
-        .values(last_seq=state.last_seq + len(pending), last_ts_high=new_ts_high)
-        .returning(state.last_seq, state.last_ts_high)
-    ).one()
+    row = connection.execute(_ALLOCATE, {"count": len(pending), "batch_max_ts": batch_max_ts}).one()
     last_seq, ts_high = int(row[0]), int(row[1])
     first = last_seq - len(pending) + 1
     # Every row of one transaction gets the transaction's ts_high: still >= its own ts_ns and
     # non-decreasing in seq, and known without reading the previous row.
-    connection.execute(changes.insert(), [
+    connection.execute(_INSERT_CHANGES, [
         {"seq": first + i, "ts_ns": change.ts_ns, "ts_high": ts_high, "directory": change.directory,
          "payload": change.payload}
         for i, change in enumerate(pending)
     ])
     if connection.dialect.name == "postgresql":
         # Delivered to listeners only when (and if) this transaction commits.
-        connection.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(last_seq))))
+        connection.execute(_NOTIFY, {"payload": str(last_seq)})
     return last_seq
 
 

@@ -33,6 +33,30 @@ _DELETE = entries.delete().where(
     entries.c.directory == sa.bindparam("directory"), entries.c.name == sa.bindparam("name")
 )
 
+# insert / upsert per dialect: values come from the execute() parameters (column names).
+_INSERT = {
+    name: dialect.insert(entries).on_conflict_do_nothing(index_elements=["directory", "name"])
+    # RETURNING says whether a row went in (rowcount is not reported for INSERTs everywhere).
+    .returning(entries.c.name)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _upsert(dialect: Any) -> Any:
+    statement = dialect.insert(entries)
+    return statement.on_conflict_do_update(index_elements=["directory", "name"],
+                                           set_={"entry": statement.excluded.entry})
+
+
+_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_FINISH_UPLOAD = (
+    pending_uploads.delete()
+    .where(pending_uploads.c.uploader == sa.bindparam("uploader"),
+           pending_uploads.c.request == sa.bindparam("request"))
+    .returning(pending_uploads.c.fid)
+)
+_QUEUE_CHUNK = chunk_deletions.insert()
+
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
 
@@ -57,7 +81,10 @@ class Tx:
     def __init__(self, connection: sa.Connection, *, read_only: bool = False) -> None:
         self._connection = connection
         self._read_only = read_only
-        self._insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        dialect = connection.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert_entry = _INSERT[dialect]
+        self._upsert_entry = _UPSERT[dialect]
         self.pending_changes: list[PendingChange] = []
         # After a commit that logged changes: the seq of the last one (the store sets it).
         self.last_seq: int | None = None
@@ -91,17 +118,13 @@ class Tx:
     def insert(self, directory: str, name: str, entry: bytes) -> None:
         """Add a new entry; raises EntryExists (leaving the transaction usable) if one is there."""
         self._writing("insert")
-        statement = self._insert(entries).values(directory=directory, name=name, entry=entry)
-        statement = statement.on_conflict_do_nothing(index_elements=["directory", "name"])
-        # RETURNING says whether a row went in (rowcount is not reported for INSERTs everywhere).
-        if self._connection.execute(statement.returning(entries.c.name)).first() is None:
+        values = {"directory": directory, "name": name, "entry": entry}
+        if self._connection.execute(self._insert_entry, values).first() is None:
             raise EntryExists(directory, name)
 
     def upsert(self, directory: str, name: str, entry: bytes) -> None:
         self._writing("upsert")
-        statement = self._insert(entries).values(directory=directory, name=name, entry=entry)
-        self._connection.execute(statement.on_conflict_do_update(
-            index_elements=["directory", "name"], set_={"entry": statement.excluded.entry}))
+        self._connection.execute(self._upsert_entry, {"directory": directory, "name": name, "entry": entry})
 
     def delete(self, directory: str, name: str) -> bool:
         self._writing("delete")
@@ -143,7 +166,7 @@ class Tx:
         self._writing("queue_chunk_deletions")
         rows = [{"fid": fid} for fid in fids]
         if rows:
-            self._connection.execute(chunk_deletions.insert(), rows)
+            self._connection.execute(_QUEUE_CHUNK, rows)
 
     # pending uploads (see controlplane/filer/uploads.py)
 
@@ -153,10 +176,8 @@ class Tx:
         chunks are being deleted and the commit must not go on); a failed request queues what
         it returns for deletion."""
         self._writing("finish_upload")
-        p = pending_uploads.c
-        statement = (pending_uploads.delete().where(p.uploader == uploader, p.request == request)
-                     .returning(p.fid))
-        return [str(row[0]) for row in self._connection.execute(statement).all()]
+        rows = self._connection.execute(_FINISH_UPLOAD, {"uploader": uploader, "request": request}).all()
+        return [str(row[0]) for row in rows]
 
     # kv
 
