@@ -42,6 +42,7 @@ from controlplane.filer.chunks import (
     resolve_manifests,
     write_data,
 )
+from controlplane.filer.copies import CopyJob, InvalidCopy
 from controlplane.filer.core import FilerCore
 from controlplane.filer.errors import (
     ChunkReadFailed,
@@ -231,7 +232,7 @@ class FilerHttpApi:
         if query.get("mv.from"):
             return await self._move(query["mv.from"], path, trailing)
         if query.get("cp.from"):
-            raise BadRequest(501, "cp.from is not supported by kelp yet")
+            return await self._copy(req, query["cp.from"], path, trailing)
         ctype = req.headers.get("content-type") or ""
         if req.method == "POST" and trailing and not ctype:
             await self.core.mkdir(path)
@@ -355,6 +356,31 @@ class FilerHttpApi:
         except (ExistingIsDirectory, ExistingIsFile, DirectoryNotEmpty, ParentIsFile) as err:
             raise BadRequest(400, f"move {src} to {dst}: {err}") from err
         return Response(204)
+
+    async def _copy(self, req: Request, source: str, path: str, trailing: bool) -> Response:
+        src = paths.normalize(source)
+        try:
+            entry = await self.core.lookup(*paths.split(src))
+        except EntryNotFound as err:
+            raise BadRequest(400, f"failed to get src entry '{src}', err: {err}") from err
+        dst = path
+        if trailing or path == paths.ROOT:
+            dst = paths.join(path, paths.split(src)[1])
+        else:
+            existing = await self.core.find(path)
+            if existing is not None and entries.is_directory(existing):
+                dst = paths.join(path, paths.split(src)[1])  # onto a directory: inside it, as cp does
+        chunk_mb = _int_param(req.query, "maxMB", self.settings.max_mb)
+        if chunk_mb <= 0:
+            raise BadRequest(400, f"maxMB={chunk_mb} must be positive")
+        job = CopyJob(self.core, self.volumes, self._spec(req.query), chunk_mb << 20)
+        try:
+            await job.copy(src, dst, entry)
+        except InvalidCopy as err:
+            raise BadRequest(400, str(err)) from err
+        except (ExistingIsDirectory, ExistingIsFile, ParentIsFile) as err:
+            raise BadRequest(400, f"copy {src} to {dst}: {err}") from err
+        return Response(204, [("X-Seaweedfs-Copy-Committed", "true")])
 
     async def _put_tags(self, req: Request, path: str) -> Response:
         entry = await self.core.lookup(*paths.split(path))
