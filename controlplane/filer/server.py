@@ -43,6 +43,7 @@ from controlplane.filer.http_api import FilerHttpApi, HttpSettings
 from controlplane.filer.master_link import FilerIdentity, MasterLink
 from controlplane.filer.store import FilerStore, StoreConfig, open_store
 from controlplane.filer.uploads import UploadJournal
+from controlplane.filer.usage import MasterUsage
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, GRPC_PORT_OFFSET, ServerAddress
 from dataplane.client.errors import ClientError, VolumeNotFound
 from dataplane.client.fetch import delete_fid, volume_id_of
@@ -249,7 +250,7 @@ class RunningFiler:
         await asyncio.to_thread(self.store.close)
 
 
-def _register_grpc(server: grpc.aio.Server, core: FilerCore, config: FilerConfig) -> Any:
+def _register_grpc(server: grpc.aio.Server, core: FilerCore, config: FilerConfig, usage: MasterUsage) -> Any:
     """filer_pb.SeaweedFiler from grpc_api.py (built alongside this module): its servicer, whose
     `run()` joins the filer's jobs; None while that module is not there."""
     name = "controlplane.filer.grpc_api"
@@ -262,7 +263,7 @@ def _register_grpc(server: grpc.aio.Server, core: FilerCore, config: FilerConfig
         return None
     settings = module.FilerGrpcSettings(masters=config.masters, replication=config.replication,
                                         collection=config.collection, max_mb=config.max_mb)
-    return module.register_grpc(server, core, settings=settings)
+    return module.register_grpc(server, core, settings=settings, usage=usage)
 
 
 async def _retention(store: FilerStore, keep_seconds: float) -> None:
@@ -301,6 +302,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
                             disk_type=config.disk_type, data_center=config.data_center, rack=config.rack),
     )
     api = FilerHttpApi(core, volumes, settings)
+    usage = MasterUsage(config.masters)  # Statistics (a mount's df): the masters' VolumeList, cached
 
     async def handle(req: Request) -> Response:
         if req.path == "/healthz" and req.method in ("GET", "HEAD"):
@@ -314,7 +316,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
         http = await start_server(handle, bind, config.port, max_body=MAX_BUFFERED_BODY,
                                   stream_body_over=STREAM_BODY_OVER, server_header=SERVER_HEADER)
         grpc_server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
-        servicer = _register_grpc(grpc_server, core, config)
+        servicer = _register_grpc(grpc_server, core, config, usage)
         if servicer is not None:
             core.commit_listeners.append(servicer.notifier.notify_nowait)
         wanted = config.grpc_port or (http.port + GRPC_PORT_OFFSET if config.port else 0)
@@ -333,6 +335,12 @@ async def serve(config: FilerConfig) -> RunningFiler:
         raise
 
     async def jobs() -> None:
+        try:
+            await _jobs()
+        finally:
+            await usage.close()
+
+    async def _jobs() -> None:
         async with asyncio.TaskGroup() as group:
             if config.collect_chunks:
                 group.create_task(collector.run())
