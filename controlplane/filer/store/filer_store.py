@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
@@ -48,6 +49,20 @@ PG_POLL_SECONDS = 1.0  # with LISTEN in place, polling is only a safety net
 PG_UNLISTENED_POLL_SECONDS = 0.1  # while the listener reconnects
 DELETE_BATCH = 500  # ids per DELETE ... IN (...) statement
 LOG_READ_POOL_SIZE = 2  # connections reserved for change-log reads (see FilerStore.__init__)
+
+
+
+def _renew_statement(dialect: Any) -> Any:
+    """The uploader lease upsert, built once per dialect (values bound at execute)."""
+    statement = dialect.insert(uploaders)
+    return statement.on_conflict_do_update(
+        index_elements=["uploader"], set_={"alive_until_ns": statement.excluded.alive_until_ns,
+                                           "address": statement.excluded.address})
+
+
+_RENEW_POSTGRES = _renew_statement(postgresql)
+_RENEW_SQLITE = _renew_statement(sqlite)
+_RECORD_UPLOAD = pending_uploads.insert()
 
 
 class FilerStore:
@@ -243,19 +258,16 @@ class FilerStore:
         with self._write() as connection:
             self._renew(connection, uploader, address, alive_until_ns)
             if values:
-                connection.execute(pending_uploads.insert(), values)
+                connection.execute(_RECORD_UPLOAD, values)
 
     def renew_uploader(self, uploader: str, address: str, alive_until_ns: int) -> None:
         with self._write() as connection:
             self._renew(connection, uploader, address, alive_until_ns)
 
     def _renew(self, connection: sa.Connection, uploader: str, address: str, alive_until_ns: int) -> None:
-        insert = postgresql.insert if self.kind == "postgres" else sqlite.insert
-        statement = insert(uploaders).values(uploader=uploader, address=address,
-                                             alive_until_ns=alive_until_ns)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=["uploader"], set_={"alive_until_ns": statement.excluded.alive_until_ns,
-                                               "address": statement.excluded.address}))
+        statement = _RENEW_POSTGRES if self.kind == "postgres" else _RENEW_SQLITE
+        connection.execute(statement, {"uploader": uploader, "address": address,
+                                       "alive_until_ns": alive_until_ns})
 
     def reclaim_uploads(self, uploader: str, address: str, now_ns: int | None = None) -> list[str]:
         """Move the pending uploads of dead uploaders to the chunk-deletion queue, in one
