@@ -59,6 +59,7 @@ from controlplane.filer.errors import (
     NameTooLong,
     ParentIsFile,
 )
+from controlplane.filer.jwt_auth import FilerGuard, JwtRejected
 from dataplane.volume.engine.errors import InvalidTtl
 from dataplane.volume.engine.types import Ttl
 from kelp_http import MultipartError, RangeNotSatisfiable, Request, Response, error_response, json_response
@@ -86,6 +87,7 @@ class HttpSettings:
     disable_dir_listing: bool = False  # -disableDirListing: directory GETs get 403
     expose_directory_data: bool = True  # -exposeDirectoryData=false: the HTML listing gets 403
     defaults: AssignSpec = field(default_factory=AssignSpec)  # -collection, -replication, ...
+    guard: FilerGuard = field(default_factory=FilerGuard)  # security.toml [jwt.filer_signing] keys
 
 
 class BadRequest(Exception):
@@ -193,9 +195,14 @@ class FilerHttpApi:
             return error_response(405, f"unsupported method {req.method}")
         try:
             path = paths.normalize(req.path or "/")
+            if self.settings.guard.enabled:
+                self.settings.guard.check(req, path, also=_sources(req))
             reply = await method(req, path, req.raw_path.endswith("/") and path != paths.ROOT)
         except BadRequest as err:
             reply = error_response(err.status, err.message)
+        except JwtRejected as err:
+            log.info("%s", err)
+            reply = error_response(401, "wrong jwt")
         except (FilerError, MultipartError, InvalidTtl) as err:
             reply = error_for(err)
             if reply.status == 404 and req.method in ("GET", "HEAD"):
@@ -560,6 +567,14 @@ async def _then_drain(part: StreamedPart, stream: MultipartStream) -> AsyncItera
         yield piece
     while await stream.next_part() is not None:
         pass
+
+
+def _sources(req: Request) -> tuple[str, ...]:
+    """The other path a move or copy touches (its source), normalized."""
+    if req.method not in ("POST", "PUT"):
+        return ()
+    query = req.query
+    return tuple(paths.normalize(query[k]) for k in ("mv.from", "cp.from") if query.get(k))
 
 
 def _precondition(req: Request, etag: str, mtime_ns: int) -> int | None:
