@@ -40,6 +40,7 @@ from controlplane.filer.core import FilerCore
 from controlplane.filer.errors import ChunkReadFailed, ChunkWriteFailed
 from controlplane.filer.gc import ChunkCollector
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
+from controlplane.filer.jwt_auth import FilerGuard
 from controlplane.filer.master_link import FilerIdentity, MasterLink
 from controlplane.filer.store import FilerStore, StoreConfig, open_store
 from controlplane.filer.uploads import UploadJournal
@@ -98,6 +99,8 @@ class FilerConfig:
     expose_directory_data: bool = True  # -exposeDirectoryData
     collect_chunks: bool = True  # run the chunk collector (kelp; off only in tests)
     register_with_master: bool = True  # hold a KeepConnected stream so `weed shell` finds this filer
+    jwt_signing_key: str = ""  # security.toml [jwt.filer_signing] key: writes need a token
+    jwt_read_key: str = ""  # security.toml [jwt.filer_signing.read] key: reads need a token
 
 
 class HttpVolumeIO:
@@ -300,6 +303,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
         expose_directory_data=config.expose_directory_data,
         defaults=AssignSpec(collection=config.collection, replication=config.replication,
                             disk_type=config.disk_type, data_center=config.data_center, rack=config.rack),
+        guard=FilerGuard(write_key=config.jwt_signing_key, read_key=config.jwt_read_key),
     )
     api = FilerHttpApi(core, volumes, settings)
     usage = MasterUsage(config.masters)  # Statistics (a mount's df): the masters' VolumeList, cached

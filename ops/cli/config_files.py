@@ -45,6 +45,12 @@ class SecuritySettings:
     jwt_expires_after_seconds: int = 10  # [jwt.signing] expires_after_seconds
     jwt_read_key: str = ""  # [jwt.signing.read] key: when set, reads need a token too
     jwt_read_expires_after_seconds: int = 60  # [jwt.signing.read] expires_after_seconds
+    # The filer's own keys (reference §5.8): clients sign their tokens; kelp only verifies them,
+    # so the expiry settings are accepted for weed's sake and not used.
+    jwt_filer_signing_key: str = ""  # [jwt.filer_signing] key: filer writes need a token
+    jwt_filer_expires_after_seconds: int = 10  # [jwt.filer_signing] expires_after_seconds
+    jwt_filer_read_key: str = ""  # [jwt.filer_signing.read] key: filer reads need a token
+    jwt_filer_read_expires_after_seconds: int = 60  # [jwt.filer_signing.read] expires_after_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,10 @@ SECURITY_SCHEMA: dict[str, type] = {
     "jwt.signing.expires_after_seconds": int,
     "jwt.signing.read.key": str,
     "jwt.signing.read.expires_after_seconds": int,
+    "jwt.filer_signing.key": str,
+    "jwt.filer_signing.expires_after_seconds": int,
+    "jwt.filer_signing.read.key": str,
+    "jwt.filer_signing.read.expires_after_seconds": int,
 }
 
 MASTER_SCHEMA: dict[str, type] = {
@@ -117,6 +127,15 @@ def security_settings(loaded: LoadedFile) -> SecuritySettings:
         jwt_read_key=_get(loaded, "jwt.signing.read.key", str, defaults.jwt_read_key),
         jwt_read_expires_after_seconds=_get(
             loaded, "jwt.signing.read.expires_after_seconds", int, defaults.jwt_read_expires_after_seconds
+        ),
+        jwt_filer_signing_key=_get(loaded, "jwt.filer_signing.key", str, defaults.jwt_filer_signing_key),
+        jwt_filer_expires_after_seconds=_get(
+            loaded, "jwt.filer_signing.expires_after_seconds", int, defaults.jwt_filer_expires_after_seconds
+        ),
+        jwt_filer_read_key=_get(loaded, "jwt.filer_signing.read.key", str, defaults.jwt_filer_read_key),
+        jwt_filer_read_expires_after_seconds=_get(
+            loaded, "jwt.filer_signing.read.expires_after_seconds", int,
+            defaults.jwt_filer_read_expires_after_seconds,
         ),
     )
 

@@ -3,8 +3,8 @@ flags (plus kelp's -dir, the same as -defaultStoreDir) and filer.toml into a Fil
 `controlplane.filer.server.serve()` until SIGTERM/SIGINT.
 
 The store comes from filer.toml (found as weed finds it, or in -config.dir), else SQLite at
-<-defaultStoreDir>/filer.db. Imports the filer server only when starting, so `--help` and flag
-errors stay instant.
+<-defaultStoreDir>/filer.db. security.toml's [jwt.filer_signing] (and .read) keys turn on JWT.
+Imports the filer server only when starting, so `--help` and flag errors stay instant.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from controlplane.filer.config import FilerConfigError, FilerStoreSettings, find_filer_toml, load_store_config
 from ops.cli import runner
+from ops.cli.config_files import SecuritySettings, load_settings_or_exit
 from ops.cli.flags import Flags, FlagSet, exit_with_error, host_ports, parse_or_exit
 
 if TYPE_CHECKING:
@@ -69,10 +70,11 @@ def store_settings(command: str, flags: Flags, store_dir: str) -> FilerStoreSett
 
 
 def filer_config(flags: Flags, masters: tuple[str, ...], ip: str, bind_ip: str, settings: FilerStoreSettings,
-                 prefix: str = "") -> FilerConfig:
+                 prefix: str = "", security: SecuritySettings | None = None) -> FilerConfig:
     """The FilerConfig from parsed flags (imported here so --help never loads the server)."""
     from controlplane.filer.server import FilerConfig
 
+    security = security or SecuritySettings()
     return FilerConfig(
         masters=masters,
         store=settings.store,
@@ -90,6 +92,8 @@ def filer_config(flags: Flags, masters: tuple[str, ...], ip: str, bind_ip: str, 
         dir_list_limit=flags.integer(f"{prefix}dirListLimit"),
         disable_dir_listing=flags.boolean(f"{prefix}disableDirListing"),
         expose_directory_data=flags.boolean(f"{prefix}exposeDirectoryData"),
+        jwt_signing_key=security.jwt_filer_signing_key,
+        jwt_read_key=security.jwt_filer_read_key,
     )
 
 
@@ -100,8 +104,9 @@ def main(argv: list[str]) -> int:
     if not masters:
         exit_with_error("kelp filer: -master needs at least one master (host:port)")
     settings = store_settings("filer", flags, flags.text("defaultStoreDir"))
+    security = load_settings_or_exit("filer", flags.text("config.dir"), with_master_toml=False).security
     ip = flags.text("ip")
-    config = filer_config(flags, masters, ip, flags.text("ip.bind") or ip, settings)
+    config = filer_config(flags, masters, ip, flags.text("ip.bind") or ip, settings, security=security)
 
     async def start(group: runner.ServerGroup) -> None:
         from controlplane.filer.server import serve

@@ -20,7 +20,7 @@ from ops.cli import filer as filer_cli
 from ops.cli import master as master_cli
 from ops.cli import runner
 from ops.cli import volume as volume_cli
-from ops.cli.config_files import load_settings_or_exit
+from ops.cli.config_files import load_settings, load_settings_or_exit
 from ops.cli.flags import Flags, FlagSet, exit_with_error, parse_or_exit, positive
 from ops.cli.master import peer_list, peers, replication
 from ops.cli.volume import INDEX_CHOICES, READ_MODES, index_kind, max_per_dir
@@ -127,6 +127,8 @@ def main(argv: list[str]) -> int:
         if not flags.given("filer.defaultStoreDir"):
             store_dir = os.path.join(volume_config.dirs[0], "filer")
         store = filer_cli.store_settings("server", flags, store_dir)
+        # configs() already read (and checked, and warned about) security.toml once
+        security = load_settings(flags.text("config.dir"), with_master_toml=False).security
 
     async def start(group: runner.ServerGroup) -> None:
         from controlplane.master.server import serve as serve_master
@@ -140,7 +142,7 @@ def main(argv: list[str]) -> int:
             from controlplane.filer.server import serve as serve_filer
 
             filer_config = filer_cli.filer_config(flags, (address,), master_config.ip, master_config.bind_ip,
-                                                  store, prefix="filer.")
+                                                  store, prefix="filer.", security=security)
             await group.start("filer", serve_filer(filer_config))
 
     return runner.run(start, flags)
