@@ -129,8 +129,12 @@ def test_leader_kills_pauses_and_full_stops_lose_nothing(cluster_factory: Cluste
     leader = cluster.master
     volume_ids = sorted({vid for vid, _ in pairs})
     for vid in volume_ids:
-        reply = http_call(leader, "GET", f"/dir/lookup?volumeId={vid}")
-        assert reply.status == 200, (vid, reply.body)
+        # A server the new leader declared silent during the full stops rejoins with its next
+        # heartbeat; poll (bounded) rather than read one instant.
+        deadline = time.monotonic() + CONVERGE_SECONDS
+        while (reply := http_call(leader, "GET", f"/dir/lookup?volumeId={vid}")).status != 200:
+            assert time.monotonic() < deadline, (vid, reply.body)
+            time.sleep(0.1)
         locations = reply.json()["locations"]
         assert len(locations) == 1, f"volume {vid} allocated more than once: {locations}"
 
