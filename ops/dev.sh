@@ -17,10 +17,10 @@ STAMP="$VENV/.kelp-installed"   # hash of pyproject.toml at the last successful 
 # Debian packages kelp needs now: a Python 3.11+ with venv and ensurepip, a compiler for
 # any dependency that has no wheel for this platform, and PostgreSQL for the filer's store
 # (its server for the tests, see start_postgres below; psycopg's binary wheel brings libpq).
-SYSTEM_PACKAGES=(python3 python3-venv python3-dev build-essential postgresql fuse3)  # fuse3: weed mount tests
+SYSTEM_PACKAGES=(python3 python3-venv python3-dev build-essential postgresql fuse3  # fuse3: weed mount tests
+                 libisal2)  # libisal2: ISA-L erasure coding fast path (loaded through ctypes)
 # To be added by later issues (keep this list in step with them):
 #   fuse3 libfuse3-dev pkg-config   the FUSE mount (pyfuse3)
-#   libisal2                        ISA-L erasure coding fast path
 #   wrk                             HTTP load generator for ops/bench
 
 log() { printf 'dev.sh: %s\n' "$*" >&2; }
