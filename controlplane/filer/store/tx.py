@@ -181,8 +181,10 @@ class Tx:
 
     # kv
 
-    def kv_get(self, key: bytes) -> bytes | None:
-        found = self._connection.execute(sa.select(kv.c.value).where(kv.c.key == key)).scalar()
+    def kv_get(self, key: bytes, *, for_update: bool = False) -> bytes | None:
+        """for_update locks the row as find does (hard link counters are read-modify-write)."""
+        query = self._locking(sa.select(kv.c.value).where(kv.c.key == key), for_update)
+        found = self._connection.execute(query).scalar()
         return None if found is None else bytes(found)
 
     def kv_put(self, key: bytes, value: bytes) -> None:

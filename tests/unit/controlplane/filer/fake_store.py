@@ -71,7 +71,7 @@ class FakeTx:
         self.state.pending = [p for p in self.state.pending if p[:2] != (uploader, request)]
         return [fid for _, _, fid in mine]
 
-    def kv_get(self, key: bytes) -> bytes | None:
+    def kv_get(self, key: bytes, *, for_update: bool = False) -> bytes | None:
         return self.state.kv.get(key)
 
     def kv_put(self, key: bytes, value: bytes) -> None:
