@@ -58,6 +58,7 @@ class AssignSpec:
     rack: str = ""
     data_node: str = ""
     fsync: bool = False
+    volume_growth_count: int = 0  # the assign's writableVolumeCount (filer.conf); 0 = the master's
 
 
 @dataclass(frozen=True, slots=True)

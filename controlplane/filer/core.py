@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 from kelp_pb import weed_filer_pb2 as filer_pb
 
 from controlplane.filer import entry as entries
-from controlplane.filer import paths
+from controlplane.filer import hardlinks, paths, ttl
 from controlplane.filer.chunks import Assignment, AssignSpec, VolumeIO, VolumeLocation, referenced_fids
 from controlplane.filer.errors import (
     DirectoryNotEmpty,
@@ -42,6 +42,7 @@ from controlplane.filer.errors import (
     InvalidRename,
     ParentIsFile,
 )
+from controlplane.filer.path_rules import PathRules
 from controlplane.filer.store.errors import EntryExists as StoreEntryExists
 from controlplane.filer.store.errors import TransactionConflict
 from controlplane.filer.uploads import UploadJournal, UploadReclaimed, UploadTicket
@@ -91,6 +92,8 @@ class _Mutation:
         self.signatures = [*signatures, core.signature]
         self.events: list[filer_pb.SubscribeMetadataResponse] = []
         self.queued_chunks = False
+        self.read_only = False  # _read's: expired entries are remembered, not deleted (load)
+        self.expired: list[tuple[str, str]] = []
 
     def find(self, directory: str, name: str, *, for_update: bool = False) -> filer_pb.Entry | None:
         """The entry or None; for_update locks its row until commit (every read that a write in
@@ -99,7 +102,22 @@ class _Mutation:
         if directory == paths.ROOT and not name:
             return entries.root_entry()
         blob = self.tx.find(directory, name, for_update=for_update)
-        return filer_pb.Entry.FromString(blob) if blob is not None else None
+        return self.load(directory, blob) if blob is not None else None
+
+    def load(self, directory: str, blob: bytes) -> filer_pb.Entry | None:
+        """A stored entry as readers see it: hard links resolved (hardlinks.py); None once its TTL
+        passed (ttl.py), deleted here with its chunks queued, or in a read-only transaction
+        remembered in `expired` for _read to delete after."""
+        entry = filer_pb.Entry.FromString(blob)
+        hardlinks.resolve(self.tx, entry)
+        if not ttl.is_expired(entry, self.core.clock):
+            return entry
+        if self.read_only:
+            self.expired.append((directory, entry.name))
+        else:
+            self.tx.delete(directory, entry.name)
+            self.log(directory, entry, None, delete_chunks=self.drop_chunks(entry, None))
+        return None
 
     def find_path(self, path: str) -> filer_pb.Entry | None:
         return self.find(*paths.split(path))
@@ -122,8 +140,13 @@ class _Mutation:
         self.events.append(event)
         return event
 
-    def drop_chunks(self, old: filer_pb.Entry | None, new: filer_pb.Entry | None) -> bool:
-        """Queue the chunks `old` has and `new` does not; True if any were queued."""
+    def drop_chunks(
+        self, old: filer_pb.Entry | None, new: filer_pb.Entry | None, *, keep_data: bool = False
+    ) -> bool:
+        """Queue the chunks `old` has and `new` does not; True if any were queued. Hard link
+        counts are settled first: content another name still holds is never queued."""
+        if not hardlinks.settle(self.tx, old, new) or keep_data:
+            return False
         if old is None or not old.chunks:
             return False
         dropped = referenced_fids(old.chunks) - (referenced_fids(new.chunks) if new is not None else set())
@@ -164,7 +187,9 @@ class _Mutation:
         while True:
             page = self.tx.list(directory, start=start, inclusive=False, limit=LIST_PAGE, for_update=True)
             for name, blob in page:
-                yield name, filer_pb.Entry.FromString(blob)
+                child = self.load(directory, blob)
+                if child is not None:
+                    yield name, child
             if len(page) < LIST_PAGE:
                 return
             start = page[-1][0]
@@ -193,7 +218,11 @@ class FilerCore:
         self.commit_listeners: list[Callable[[], None]] = []
         # A non-zero int32: 0 means "no signature" to SubscribeMetadata.
         self.signature = signature if signature is not None else (secrets.randbits(31) or 1)
+        self.clock = clock  # unix ns; TTL expiry reads it too
         self._stamps = _Stamps(clock)
+        # Called (on the loop) with a commit's events, after the commit: filer.conf reloads.
+        self.event_listeners: list[Callable[[Sequence[filer_pb.SubscribeMetadataResponse]], None]] = []
+        self.path_rules = PathRules()  # filer.conf (path_rules.py); serve() keeps it loaded
 
     def statistics(self) -> FilerStatistics:
         return FilerStatistics(self.signature, self._stamps.last)
@@ -211,6 +240,8 @@ class FilerCore:
         if mutation.events:
             for listener in self.commit_listeners:
                 listener()
+            for event_listener in self.event_listeners:
+                event_listener(mutation.events)
         return result
 
     def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, _Mutation]:
@@ -227,11 +258,22 @@ class FilerCore:
         raise AssertionError("unreachable")
 
     async def _read(self, work: Callable[[_Mutation], T]) -> T:
-        def run() -> T:
+        def run() -> tuple[T, builtins.list[tuple[str, str]]]:
             with self.store.transaction(read_only=True) as tx:
-                return work(_Mutation(self, tx, ()))
+                m = _Mutation(self, tx, ())
+                m.read_only = True
+                return work(m), m.expired
 
-        return await asyncio.to_thread(run)
+        result, expired = await asyncio.to_thread(run)
+        if expired:  # the read came across entries whose TTL passed: delete them now (ttl.py)
+            await self._expire(expired)
+        return result
+
+    async def _expire(self, places: Sequence[tuple[str, str]]) -> None:
+        try:  # a find in a write transaction deletes what is (still) expired
+            await self._run(lambda m: [m.find(d, n, for_update=True) for d, n in places])
+        except Exception as err:  # lazy: the next read that meets them tries again
+            log.warning("deleting expired entries failed count=%d error=%s", len(places), err)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -264,8 +306,16 @@ class FilerCore:
         """Children of `directory` in name (byte) order, after `start` (or from it, inclusive)."""
 
         def work(m: _Mutation) -> builtins.list[filer_pb.Entry]:
-            rows = m.tx.list(directory, start=start, inclusive=inclusive, prefix=prefix, limit=limit)
-            return [filer_pb.Entry.FromString(blob) for _, blob in rows]
+            found: builtins.list[filer_pb.Entry] = []
+            after, from_start = start, inclusive
+            while len(found) < limit:  # expired entries are skipped: read on to fill the page
+                want = limit - len(found)
+                rows = m.tx.list(directory, start=after, inclusive=from_start, prefix=prefix, limit=want)
+                found.extend(e for _, blob in rows if (e := m.load(directory, blob)) is not None)
+                if len(rows) < want:
+                    break
+                after, from_start = rows[-1][0], False
+            return found
 
         return await self._read(work)
 
@@ -291,6 +341,7 @@ class FilerCore:
             old = m.find(directory, entry.name, for_update=True)
             if old is None:
                 _keep_identity(None, entry)
+                hardlinks.settle(m.tx, None, entry)
                 m.tx.insert(directory, entry.name, entry.SerializeToString())
                 return m.log(directory, None, entry, directory)
             if o_excl:
@@ -367,6 +418,7 @@ class FilerCore:
             new.attributes.file_size = max(base, end)
             new.attributes.ClearField("md5")  # no longer the MD5 of the whole content
             entries.set_times(new.attributes, now, created=old is None)
+            hardlinks.settle(m.tx, old, new)  # a linked file's group gets the new content
             if old is None:
                 _keep_identity(None, new)
                 m.tx.insert(directory, name, new.SerializeToString())
@@ -394,7 +446,7 @@ class FilerCore:
                     remove_tree(m, path, child_name, child)
             if name or directory != paths.ROOT:
                 m.tx.delete(directory, name)
-                dropped = m.drop_chunks(entry, None) if delete_data else False
+                dropped = m.drop_chunks(entry, None, keep_data=not delete_data)
                 m.log(directory, entry, None, delete_chunks=dropped)
 
         def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
@@ -489,9 +541,10 @@ class FilerCore:
         self, count: int = 1, collection: str = "", replication: str = "", ttl_sec: int = 0,
         disk_type: str = "", data_center: str = "", path: str = "",
     ) -> Assignment:
-        del path  # path-specific storage rules (filer.conf) are not applied yet
         spec = AssignSpec(collection=collection, replication=replication, ttl_sec=ttl_sec,
                           disk_type=disk_type, data_center=data_center)
+        if path:  # filer.conf: the rule of the path fills what the request left empty
+            spec = self.path_rules.storage(self.path_rules.check_write(paths.normalize(path)), spec)
         return await self._volumes().assign(spec, max(1, count))
 
     async def lookup_volume(self, vid: int) -> builtins.list[VolumeLocation]:

@@ -117,6 +117,7 @@ class HttpVolumeIO:
             "count": str(count), "collection": spec.collection, "replication": spec.replication,
             "ttl": str(Ttl.from_seconds(spec.ttl_sec)) if spec.ttl_sec else "", "disk": spec.disk_type,
             "dataCenter": spec.data_center, "rack": spec.rack, "dataNode": spec.data_node,
+            "writableVolumeCount": str(spec.volume_growth_count or ""),
         }
         target = "/dir/assign?" + urlencode({k: v for k, v in params.items() if v})
         deadline = time.monotonic() + ASSIGN_DEADLINE_SECONDS
