@@ -60,6 +60,7 @@ from controlplane.filer.errors import (
     ParentIsFile,
 )
 from controlplane.filer.jwt_auth import FilerGuard, JwtRejected
+from controlplane.filer.path_rules import PathReadOnly
 from dataplane.volume.engine.errors import InvalidTtl
 from dataplane.volume.engine.types import Ttl
 from kelp_http import MultipartError, RangeNotSatisfiable, Request, Response, error_response, json_response
@@ -76,6 +77,7 @@ MAX_FORM_FIELD = 64 << 20
 _STORED_HEADERS = ("cache-control", "expires", "content-disposition")
 _OCTET = "application/octet-stream"
 _CORS_METHODS = "PUT, POST, GET, DELETE, OPTIONS"
+DESTINATION_HEADER = "x-seaweedfs-destination"  # the path whose filer.conf rule an upload follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ _ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (ChunkReadFailed, 500),
     (MultipartError, 500),
     (InvalidTtl, 400),
+    (PathReadOnly, 507),  # a read_only filer.conf rule
 )
 
 
@@ -214,8 +217,11 @@ class FilerHttpApi:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _spec(self, query: dict[str, str]) -> AssignSpec:
+    def _spec(self, query: dict[str, str], rule_path: str = "") -> AssignSpec:
+        """Query values, else the filer.conf rule of `rule_path`, else the filer's defaults."""
         d = self.settings.defaults
+        if rule_path:
+            d = self.core.path_rules.defaults(rule_path, d)
         ttl_text = query.get("ttl", "")
         ttl_sec = Ttl.parse(ttl_text).seconds if ttl_text else d.ttl_sec
         return AssignSpec(
@@ -227,6 +233,7 @@ class FilerHttpApi:
             rack=query.get("rack", d.rack),
             data_node=query.get("dataNode", d.data_node),
             fsync=_bool(query.get("fsync")) or d.fsync,
+            volume_growth_count=d.volume_growth_count,
         )
 
     async def _body(self, req: Request) -> bytes:
@@ -236,6 +243,7 @@ class FilerHttpApi:
         query = req.query
         if req.method == "PUT" and "tagging" in query:
             return await self._put_tags(req, path)
+        self.core.path_rules.check_write(path, req.headers.get(DESTINATION_HEADER) or "")  # filer.conf
         if query.get("mv.from"):
             return await self._move(query["mv.from"], path, trailing)
         if query.get("cp.from"):
@@ -288,7 +296,7 @@ class FilerHttpApi:
     ) -> Response:
         query = req.query
         directory, name = paths.split(target)
-        spec = self._spec(query)
+        spec = self._spec(query, req.headers.get(DESTINATION_HEADER) or req.path)
         chunk_mb = _int_param(query, "maxMB", self.settings.max_mb)
         if chunk_mb <= 0:
             raise BadRequest(400, f"maxMB={chunk_mb} must be positive")
@@ -303,7 +311,7 @@ class FilerHttpApi:
         entries.set_times(attributes, now, created=True)
         entry.extended.update(_stored_headers(req))
 
-        if _bool(query.get("saveInside")):
+        if _bool(query.get("saveInside")) or req.path.startswith("/etc"):  # SeaweedFS keeps /etc inline
             data = source if isinstance(source, bytes) else b"".join([p async for p in source])
             entry.content = data
             attributes.file_size = len(data)
@@ -380,7 +388,8 @@ class FilerHttpApi:
         chunk_mb = _int_param(req.query, "maxMB", self.settings.max_mb)
         if chunk_mb <= 0:
             raise BadRequest(400, f"maxMB={chunk_mb} must be positive")
-        job = CopyJob(self.core, self.volumes, self._spec(req.query), chunk_mb << 20)
+        spec = self._spec(req.query, req.headers.get(DESTINATION_HEADER) or req.path)
+        job = CopyJob(self.core, self.volumes, spec, chunk_mb << 20)
         try:
             await job.copy(src, dst, entry)
         except InvalidCopy as err:
