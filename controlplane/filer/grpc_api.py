@@ -277,6 +277,7 @@ class FilerServicer:
             directory = _directory(request.directory)
             if request.entry.name:  # empty: the root (the mount creates its root this way)
                 paths.check_name(request.entry.name)
+            self._core.path_rules.check_entry(directory, request.entry)  # filer.conf: read_only, ttl
             event = await self._core.create(
                 directory, request.entry, o_excl=request.o_excl, signatures=request.signatures,
                 skip_parent_check=request.skip_check_parent_directory,

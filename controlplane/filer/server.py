@@ -42,6 +42,7 @@ from controlplane.filer.gc import ChunkCollector
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
 from controlplane.filer.jwt_auth import FilerGuard
 from controlplane.filer.master_link import FilerIdentity, MasterLink
+from controlplane.filer.path_rules import RulesReloader
 from controlplane.filer.store import FilerStore, StoreConfig, open_store
 from controlplane.filer.uploads import UploadJournal
 from controlplane.filer.usage import MasterUsage
@@ -307,6 +308,11 @@ async def serve(config: FilerConfig) -> RunningFiler:
         guard=FilerGuard(write_key=config.jwt_signing_key, read_key=config.jwt_read_key),
     )
     api = FilerHttpApi(core, volumes, settings)
+    rules = RulesReloader(core, volumes).attach()  # filer.conf: loaded at once, then kept current
+    try:
+        await rules.reload()
+    except Exception as err:  # run() retries; the filer serves with no rules meanwhile
+        log.warning("filer.conf not loaded at start error=%s", err)
     usage = MasterUsage(config.masters)  # Statistics (a mount's df): the masters' VolumeList, cached
 
     async def handle(req: Request) -> Response:
@@ -354,6 +360,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
             if servicer is not None:
                 group.create_task(servicer.run())
             group.create_task(uploads.run(on_reclaimed=collector.wake))
+            group.create_task(rules.run())
             if config.register_with_master:
                 identity = FilerIdentity(f"{config.ip}:{http.port}.{grpc_port}",
                                          data_center=config.data_center, rack=config.rack)
