@@ -77,6 +77,9 @@ class FakeTx:
     def kv_put(self, key: bytes, value: bytes) -> None:
         self.state.kv[key] = value
 
+    def kv_delete(self, key: bytes) -> bool:
+        return self.state.kv.pop(key, None) is not None
+
 
 class FakeStore:
     def __init__(self) -> None:
