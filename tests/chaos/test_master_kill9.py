@@ -34,6 +34,7 @@ SINGLES_AFTER = 300
 TRAFFIC_SECONDS = 60.0  # the assign traffic before the kill; normally well under a second
 REREGISTER_SECONDS = 60.0
 GROWTH_KILL_DELAY_SECONDS = 0.015  # on this machine, mid-way through allocating the replicas
+GROWTH_RETRY_SECONDS = 15.0
 ASSIGNS_AFTER_GROWTH_KILL = 30  # volume servers reconnect with a backoff capped at a few seconds
 
 
@@ -47,7 +48,13 @@ def fid_pairs(fid: str, count: int) -> list[tuple[int, int]]:
 def assign(master: str, count: int, layout: tuple[str, str]) -> list[tuple[int, int]]:
     collection, replication = layout
     query = f"count={count}&collection={collection}&replication={replication}"
+    # 503 "volume growth in progress" is the master's "ask again shortly" (a restarted master may
+    # grow a layout whose replicas it has not all heard yet); clients retry it, so does this.
+    deadline = time.monotonic() + GROWTH_RETRY_SECONDS
     reply = http_call(master, "GET", f"/dir/assign?{query}")
+    while reply.status == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        reply = http_call(master, "GET", f"/dir/assign?{query}")
     assert reply.status == 200, (layout, reply.body)
     assert reply.json()["count"] == count
     return fid_pairs(reply.json()["fid"], count)
