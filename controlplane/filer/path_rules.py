@@ -249,7 +249,7 @@ class RulesReloader:
         self._core = core
         self._volumes = volumes
         self._poll_seconds = poll_seconds
-        self._seen: bytes | None = None  # digest of the entry last loaded (b"" = none there)
+        self._seen = b""  # digest of the entry last loaded (b"": none there, no rules)
         self._wake = asyncio.Event()
 
     def attach(self) -> RulesReloader:
@@ -261,12 +261,21 @@ class RulesReloader:
         writer's reply goes out; otherwise (chunks, a move) wake run() to read it."""
         if not touches_conf(events):
             return
-        last = events[-1].event_notification
-        at_conf = last.HasField("new_entry") and (
-            paths.join(last.new_parent_path or events[-1].directory, last.new_entry.name) == CONF_PATH)
-        if at_conf and last.new_entry.content:
+        content: bytes | None = None  # what the file holds after these events; None: not known here
+        for event in events:
+            note = event.event_notification
+            old_path = new_path = ""
+            if note.HasField("old_entry"):
+                old_path = paths.join(event.directory, note.old_entry.name) if note.old_entry.name else "/"
+            if note.HasField("new_entry"):
+                new_path = paths.join(note.new_parent_path or event.directory, note.new_entry.name)
+            if new_path == CONF_PATH:
+                content = bytes(note.new_entry.content) if note.new_entry.content else None
+            elif old_path and paths.is_within(CONF_PATH, old_path) and new_path != old_path:
+                content = b""  # deleted or moved away, itself or a directory above it
+        if content is not None:
             with contextlib.suppress(InvalidFilerConf):
-                self._core.path_rules.load(parse(bytes(last.new_entry.content)))
+                self._core.path_rules.load(parse(content))
         self._wake.set()
 
     async def reload(self) -> bool:
