@@ -24,7 +24,7 @@ from ops.shell.errors import CommandUsageError, UnknownCommand
 if TYPE_CHECKING:
     from ops.shell.env import ShellEnv
 
-FAMILIES: tuple[str, ...] = ("ops.shell.cluster",)
+FAMILIES: tuple[str, ...] = ("ops.shell.cluster", "ops.shell.fs_configure")
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one
 
