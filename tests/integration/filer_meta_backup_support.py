@@ -109,9 +109,11 @@ def build_tree(address: str, total: int, levels: int, *, root: str = "/tree", th
 @dataclass
 class MutationLoad:
     """Creates, overwrites, renames of files and directories, deletes and attribute changes under
-    `root`, from one thread, until stop() (or `max_ops`/`max_seconds`)."""
+    `root`, from one thread, until stop() (or `max_ops`/`max_seconds`). A failed call (a filer
+    killed on purpose) is counted in `errors` and the next filer of `address, *others` is used."""
 
     address: str
+    others: tuple[str, ...] = ()
     root: str = "/load"
     seed: int = 7
     max_ops: int = 100_000
@@ -135,7 +137,8 @@ class MutationLoad:
 
     def _run(self) -> None:
         rng = random.Random(self.seed)
-        channel, stub = filer_stub(self.address)
+        addresses = [self.address, *self.others]
+        channel, stub = filer_stub(addresses[0])
         files: list[str] = []
         dirs: list[str] = [self.root]
         deadline = time.monotonic() + self.max_seconds
@@ -205,9 +208,15 @@ class MutationLoad:
                         dirs = [p for p in dirs if not (p == d or p.startswith(d + "/"))]
                         files = [p for p in files if not p.startswith(d + "/")]
                     self.ops += 1
-                except grpc.RpcError as err:  # a filer killed on purpose: try again
+                except grpc.RpcError as err:  # a filer killed on purpose: go on with the next
                     self.errors.append(str(err.code()))
+                    if err.code() == grpc.StatusCode.UNAVAILABLE:
+                        channel.close()
+                        addresses.append(addresses.pop(0))
+                        channel, stub = filer_stub(addresses[0])
                     time.sleep(0.2)
+                except AssertionError as err:  # the model went stale after a failed call
+                    self.errors.append(str(err))
                 if self.pause_seconds:
                     time.sleep(self.pause_seconds)
         finally:
