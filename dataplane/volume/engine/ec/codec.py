@@ -50,7 +50,8 @@ def make_backend(name: str = AUTO) -> Backend:
     if name == backend_numpy.NAME:
         return backend_numpy.NumpyBackend()
     if name != AUTO:
-        raise EcBackendUnavailable(name, f"unknown backend; expected {backend_isal.NAME} or {backend_numpy.NAME}")
+        raise EcBackendUnavailable(name, f"unknown backend; expected {backend_isal.NAME} or "
+                                         f"{backend_numpy.NAME}")
     try:
         return backend_isal.IsalBackend()
     except EcBackendUnavailable as err:

@@ -55,14 +55,15 @@ def plan_layout(dat_size: int, kind: str = UNIFORM, *, data_shards: int, large_b
     if kind == UNIFORM:
         return Layout.uniform(dat_size, data_shards=data_shards, align=small_block)
     if kind == LEGACY:
-        return Layout.legacy(dat_size, data_shards=data_shards, large_block=large_block, small_block=small_block)
+        return Layout.legacy(dat_size, data_shards=data_shards, large_block=large_block,
+                             small_block=small_block)
     raise ValueError(f"unknown layout {kind!r}; expected {UNIFORM} or {LEGACY}")
 
 
 def encode_volume(base: str, *, fmt: IdxFormat, index_base: str | None = None, out_dir: str | None = None,
-                  codec: ReedSolomon | None = None, layout: str = UNIFORM, large_block: int = LARGE_BLOCK_SIZE,
-                  small_block: int = SMALL_BLOCK_SIZE, buffer_size: int = DEFAULT_BUFFER_SIZE,
-                  now_ns: int | None = None) -> EncodeResult:
+                  codec: ReedSolomon | None = None, layout: str = UNIFORM,
+                  large_block: int = LARGE_BLOCK_SIZE, small_block: int = SMALL_BLOCK_SIZE,
+                  buffer_size: int = DEFAULT_BUFFER_SIZE, now_ns: int | None = None) -> EncodeResult:
     """Encode `<base>.dat` (and `<index_base or base>.idx`) into `<out_dir>/<name>.ec*`.
 
     The `.ecx` goes next to the `.idx`, the shards and `.vif` to out_dir (default: the
@@ -104,7 +105,7 @@ def read_dat(fd: int, buf: np.ndarray, offset: int, dat_size: int) -> None:
     """Fill buf from .dat at offset; bytes past the end of .dat are zeros (row padding)."""
     want = max(0, min(len(buf), dat_size - offset))
     got = 0
-    view = memoryview(buf)
+    view = buf.data
     while got < want:
         n = os.preadv(fd, [view[got:want]], offset + got)
         if n <= 0:
@@ -145,9 +146,9 @@ def _encode_big_row(fd: int, dat_size: int, row: Row, codec: ReedSolomon, shards
             read_dat(fd, data[s, :n], row.dat_offset + s * row.block + pos, dat_size)
         codec.encode([data[s, :n] for s in range(k)], [parity[p, :n] for p in range(m)])
         for s in range(k):
-            shards.write(s, memoryview(data[s, :n]), row.shard_offset + pos)
+            shards.write(s, data[s, :n].data, row.shard_offset + pos)
         for p in range(m):
-            shards.write(k + p, memoryview(parity[p, :n]), row.shard_offset + pos)
+            shards.write(k + p, parity[p, :n].data, row.shard_offset + pos)
 
 
 def _encode_row_batch(fd: int, dat_size: int, batch: list[Row], k: int, m: int, codec: ReedSolomon,
@@ -162,6 +163,6 @@ def _encode_row_batch(fd: int, dat_size: int, batch: list[Row], k: int, m: int, 
         codec.encode(list(grid[r]), [parity[p, r * block:(r + 1) * block] for p in range(m)])
     shard_offset = batch[0].shard_offset
     for s in range(k):
-        shards.writev(s, [memoryview(grid[r, s]) for r in range(len(batch))], shard_offset)
+        shards.writev(s, [grid[r, s].data for r in range(len(batch))], shard_offset)
     for p in range(m):
-        shards.write(k + p, memoryview(parity[p]), shard_offset)
+        shards.write(k + p, parity[p].data, shard_offset)

@@ -44,7 +44,8 @@ class ShardReadError(EcError):
     """A shard range could not be read in full (short file, I/O error)."""
 
     def __init__(self, volume_id: int, shard: int, offset: int, length: int, reason: str) -> None:
-        super().__init__(f"ec volume {volume_id} shard {shard}: cannot read {length} bytes at {offset}: {reason}")
+        super().__init__(f"ec volume {volume_id} shard {shard}: cannot read {length} bytes at {offset}: "
+                         f"{reason}")
         self.volume_id = volume_id
         self.shard = shard
         self.offset = offset

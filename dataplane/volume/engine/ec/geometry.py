@@ -72,7 +72,8 @@ class Layout:
     data_shards: int = DATA_SHARDS
 
     @classmethod
-    def uniform(cls, dat_size: int, *, data_shards: int = DATA_SHARDS, align: int = SMALL_BLOCK_SIZE) -> Layout:
+    def uniform(cls, dat_size: int, *, data_shards: int = DATA_SHARDS,
+                align: int = SMALL_BLOCK_SIZE) -> Layout:
         """weed 4.48's layout: one row of blocks of ceil(dat_size / data_shards), aligned up."""
         if dat_size < 0:
             raise ValueError(f"negative dat size {dat_size}")
@@ -100,7 +101,8 @@ class Layout:
 
     @classmethod
     def legacy_for_shard_size(cls, shard_size: int, *, data_shards: int = DATA_SHARDS,
-                              large_block: int = LARGE_BLOCK_SIZE, small_block: int = SMALL_BLOCK_SIZE) -> Layout:
+                              large_block: int = LARGE_BLOCK_SIZE,
+                              small_block: int = SMALL_BLOCK_SIZE) -> Layout:
         """SeaweedFS's fallback when a legacy `.vif` has no datFileSize: large rows from
         shard size - 1 (a shard of exactly N GiB is taken as N-1 large rows plus small rows)."""
         large_rows = max(shard_size - 1, 0) // large_block

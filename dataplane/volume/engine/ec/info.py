@@ -67,7 +67,8 @@ def layout_for(info: VolumeInfo | None, shard_size: int) -> Layout:
     data_shards = config.data_shards if config else DATA_SHARDS
     dat_size = info.dat_file_size if info is not None else 0
     if config is not None and config.block_size:
-        return Layout.with_block(config.block_size, dat_size or shard_size * data_shards, data_shards=data_shards)
+        return Layout.with_block(config.block_size, dat_size or shard_size * data_shards,
+                                 data_shards=data_shards)
     if dat_size:
         return Layout.legacy(dat_size, data_shards=data_shards)
     return Layout.legacy_for_shard_size(shard_size, data_shards=data_shards)

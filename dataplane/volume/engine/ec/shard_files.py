@@ -16,8 +16,11 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
+from dataplane.volume.engine.ec.errors import ShardReadError, ShardSizeMismatch
 from dataplane.volume.engine.ec.geometry import shard_ext
-from dataplane.volume.engine.files import fsync_dir, unlink_if_exists, write_all
+from dataplane.volume.engine.files import fsync_dir, unlink_if_exists
 
 MAX_SHARD_ID = 31  # SeaweedFS's shard bitmask is 32 bits
 
@@ -49,6 +52,17 @@ def find_file(directories: Sequence[str], base_name: str, ext: str) -> str | Non
     return None
 
 
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """pwrite until every byte is written (any buffer; files.write_all takes bytes)."""
+    view = memoryview(data).cast("B")
+    while view:
+        n = os.pwrite(fd, view, offset)
+        if n <= 0:
+            raise OSError(f"write made no progress at offset {offset}")
+        view = view[n:]
+        offset += n
+
+
 class ShardFileSet:
     """New files for some shards of a volume, under temporary names until commit()."""
 
@@ -66,14 +80,14 @@ class ShardFileSet:
             raise
 
     def write(self, shard: int, data: bytes | memoryview, offset: int) -> None:
-        write_all(self.fds[shard], data, offset)
+        pwrite_all(self.fds[shard], data, offset)
 
     def writev(self, shard: int, buffers: list[memoryview], offset: int) -> None:
         """Write several buffers back to back at offset (one syscall when the kernel takes it all)."""
         total = sum(len(b) for b in buffers)
         written = os.pwritev(self.fds[shard], buffers, offset)
         if written != total:
-            write_all(self.fds[shard], b"".join(buffers)[written:], offset + written)
+            pwrite_all(self.fds[shard], b"".join(buffers)[written:], offset + written)
 
     def commit(self) -> list[str]:
         """fsync every file, rename each over its final name, fsync the directory."""
@@ -97,3 +111,90 @@ class ShardFileSet:
         for fd in self.fds.values():
             os.close(fd)
         self.fds = {}
+
+
+class ShardReaders:
+    """Open descriptors on a volume's local shard files (all of one size), for preads.
+
+    Descriptors of removed shards are closed only at close(), so a read racing a removal
+    never touches a recycled descriptor number."""
+
+    def __init__(self, volume_id: int, paths: dict[int, str]) -> None:
+        self.volume_id = volume_id
+        self.paths: dict[int, str] = {}
+        self._fds: dict[int, int] = {}
+        self._retired: list[int] = []
+        self.size = -1
+        try:
+            for shard, path in sorted(paths.items()):
+                self.add(shard, path)
+        except BaseException:
+            self.close()
+            raise
+
+    def add(self, shard: int, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        size = os.fstat(fd).st_size
+        if self.size >= 0 and size != self.size:
+            os.close(fd)
+            sizes = {s: os.path.getsize(p) for s, p in self.paths.items()} | {shard: size}
+            raise ShardSizeMismatch(self.volume_id, sizes)
+        if shard in self._fds:
+            self._retired.append(self._fds[shard])
+        self._fds[shard] = fd
+        self.paths[shard] = path
+        self.size = size
+
+    def remove(self, shard: int) -> None:
+        fd = self._fds.pop(shard, None)
+        self.paths.pop(shard, None)
+        if fd is not None:
+            self._retired.append(fd)
+        if not self._fds:
+            self.size = -1
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(sorted(self._fds))
+
+    def __contains__(self, shard: object) -> bool:
+        return shard in self._fds
+
+    def read(self, shard: int, offset: int, length: int) -> bytes:
+        """length bytes at offset of a local shard; ShardReadError if absent or short."""
+        fd = self._fds.get(shard)
+        if fd is None:
+            raise ShardReadError(self.volume_id, shard, offset, length, "shard not present here")
+        try:
+            data = os.pread(fd, length, offset)
+        except OSError as err:
+            raise ShardReadError(self.volume_id, shard, offset, length, str(err)) from err
+        if len(data) != length:
+            raise ShardReadError(self.volume_id, shard, offset, length,
+                                 f"shard ends early ({len(data)} bytes)")
+        return data
+
+    def read_into(self, shard: int, buf: np.ndarray, offset: int) -> None:
+        """Fill buf from a local shard at offset; ShardReadError if short."""
+        fd = self._fds.get(shard)
+        length = len(buf)
+        if fd is None:
+            raise ShardReadError(self.volume_id, shard, offset, length, "shard not present here")
+        view = buf.data
+        got = 0
+        try:
+            while got < length:
+                n = os.preadv(fd, [view[got:]], offset + got)
+                if n <= 0:
+                    raise ShardReadError(self.volume_id, shard, offset, length,
+                                         f"shard ends early ({got} bytes)")
+                got += n
+        except OSError as err:
+            raise ShardReadError(self.volume_id, shard, offset, length, str(err)) from err
+
+    def close(self) -> None:
+        for fd in [*self._fds.values(), *self._retired]:
+            os.close(fd)
+        self._fds = {}
+        self._retired = []
+        self.paths = {}
