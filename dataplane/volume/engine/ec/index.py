@@ -139,12 +139,6 @@ class EcIndex:
         self.close()
 
 
-def check_sorted(keys: np.ndarray, path: str) -> None:
-    """CorruptEcIndex unless keys strictly increase (a binary search would miss needles)."""
-    if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
-        raise CorruptEcIndex(path, "entries are not sorted by key")
-
-
 def read_journal(path: str) -> set[int]:
     """The needle ids in a `.ecj` (an absent file is an empty journal). A torn last entry
     (a crash mid-append, never acknowledged) is ignored."""
