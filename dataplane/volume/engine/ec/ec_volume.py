@@ -39,6 +39,9 @@ from dataplane.volume.engine.volume_info import VolumeInfo, read_volume_info
 
 # (shard id, shard offset, length) -> those bytes from another server, or None if unavailable.
 ShardFetcher = Callable[[int, int, int], bytes | None]
+# Reconstruction works on at most this much of an interval at a time (so a large needle is never
+# held ten times over); remote shard ranges are fetched in pieces of this size then.
+RECONSTRUCT_PIECE = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,15 @@ class EcVolume:
         return self.reconstruct_interval(iv, fetch)
 
     def reconstruct_interval(self, iv: Interval, fetch: ShardFetcher | None = None) -> bytes:
+        """Rebuild one interval of a missing shard, RECONSTRUCT_PIECE bytes at a time so a
+        large needle never needs ten copies of itself in memory at once."""
+        if iv.length <= RECONSTRUCT_PIECE:
+            return self._reconstruct_piece(iv, fetch)
+        return b"".join(self._reconstruct_piece(Interval(iv.shard, iv.shard_offset + at,
+                                                         min(RECONSTRUCT_PIECE, iv.length - at)), fetch)
+                        for at in range(0, iv.length, RECONSTRUCT_PIECE))
+
+    def _reconstruct_piece(self, iv: Interval, fetch: ShardFetcher | None) -> bytes:
         need = self.codec.data_shards
         inputs: dict[int, np.ndarray] = {}
         for shard in self._shards.ids:
@@ -245,9 +257,9 @@ class EcVolume:
                 continue
             try:
                 data = self._shards.read(shard, iv.shard_offset, iv.length)
-                inputs[shard] = np.frombuffer(data, dtype=np.uint8)
             except ShardReadError:
                 continue
+            inputs[shard] = np.frombuffer(data, dtype=np.uint8)
         if fetch is not None:
             for shard in range(self.codec.total_shards):
                 if len(inputs) == need:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dataplane.volume.engine.ec import ec_volume
 from dataplane.volume.engine.ec.codec import ReedSolomon
 from dataplane.volume.engine.ec.decoder import decode_volume
 from dataplane.volume.engine.ec.ec_volume import EcVolume
@@ -137,6 +138,19 @@ def test_every_needle_reads_back_under_every_four_shard_loss(tmp_path: Path,
                 path = paths[shard]
                 assert path is not None
                 ev.add_shard(shard, path)
+
+
+def test_large_intervals_are_reconstructed_piece_by_piece(encoded: Encoded,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    directory, live, _ = encoded
+    monkeypatch.setattr(ec_volume, "RECONSTRUCT_PIECE", 1000)
+    with EcVolume(1, "", [str(directory)], fmt=FMT) as ev:
+        for shard in (0, 1, 2, 3):
+            ev.remove_shard(shard)
+        big = [key for key, (_, data) in live.items() if len(data) > 5000]
+        assert big
+        for key in big:
+            assert ev.read_needle(key, live[key][0]).data == live[key][1]
 
 
 def test_reads_use_fetch_for_remote_shards(encoded: Encoded,
