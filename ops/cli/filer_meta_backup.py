@@ -31,6 +31,7 @@ from controlplane.filer.errors import InvalidPath
 from controlplane.filer.paths import normalize
 from controlplane.filer.store import StoreError, open_store
 from dataplane.client.addresses import ServerAddress
+from kelp_http.eventloop import run as run_event_loop
 from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit
 from ops.cli.runner import LOG_LEVELS, setup_logging
 
@@ -90,7 +91,7 @@ def main(argv: list[str]) -> int:
                                  f"{err.strerror}\n")
                 return 1
         log.info("backing up %s from %s into %s", root, ",".join(map(str, addresses)), config.store.target())
-        return asyncio.run(_run(MetaBackup(FilerSet(addresses), Standby(store), options, metrics)))
+        return run_event_loop(_run(MetaBackup(FilerSet(addresses), Standby(store), options, metrics)))
     except (BackupError, BadCheckpoint, TraversalFailed, StoreError) as err:
         sys.stderr.write(f"{command}: {err}\n")
         return 1

@@ -8,7 +8,6 @@ Prints the number of entries on each side and of differences, then the first -sh
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import grpc
@@ -22,6 +21,7 @@ from controlplane.filer.errors import InvalidPath
 from controlplane.filer.paths import normalize
 from controlplane.filer.store import StoreError, open_store
 from dataplane.client.addresses import ServerAddress
+from kelp_http.eventloop import run as run_event_loop
 from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit
 
 SUMMARY = "compare a filer's metadata with its standby store and list the differences"
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         return 1
     filers = FilerSet([ServerAddress.parse(text) for text in flags.texts("filer")])
     try:
-        report = asyncio.run(_verify(filers, Standby(store), root))
+        report = run_event_loop(_verify(filers, Standby(store), root))
     except grpc.RpcError as err:
         sys.stderr.write(f"{command}: filer {filers.current}: {rpc_reason(err)}\n")
         return 1

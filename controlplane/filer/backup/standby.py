@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from controlplane.filer.backup.checkpoint import CHECKPOINT_KEY, Checkpoint
 from controlplane.filer.backup.events import ROOT, Step, Upsert
 from controlplane.filer.store import FilerStore, Tx, prefix_upper_bound
-from controlplane.filer.store.tables import entries
+from controlplane.filer.store.tables import entries, kv
 
 _E = entries.c
 _DELETE_ROW = entries.delete().where(_E.directory == sa.bindparam("d"), _E.name == sa.bindparam("n"))
@@ -31,7 +31,15 @@ def _upsert(dialect: object) -> sa.Insert:
                                            set_={"entry": statement.excluded.entry})
 
 
+def _kv_upsert(dialect: object) -> sa.Insert:
+    statement = dialect.insert(kv)  # type: ignore[attr-defined]
+    return statement.on_conflict_do_update(index_elements=["key"], set_={"value": statement.excluded.value})
+
+
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+# Built once: Tx.kv_put builds its statement per call, which cost 0.8 ms of a 1.2 ms one-event
+# batch on PostgreSQL (most of the backup's own share of the lag).
+_PUT_CHECKPOINT = {"postgresql": _kv_upsert(postgresql), "sqlite": _kv_upsert(sqlite)}
 
 
 class Standby:
@@ -52,7 +60,9 @@ class Standby:
             for step in steps:
                 _run_step(tx, step)
             if checkpoint is not None:
-                tx.kv_put(CHECKPOINT_KEY, checkpoint.encode())
+                connection = tx.connection
+                connection.execute(_PUT_CHECKPOINT[connection.dialect.name],
+                                   {"key": CHECKPOINT_KEY, "value": checkpoint.encode()})
 
     def write_entries(self, rows: Sequence[Upsert], checkpoint: Checkpoint | None = None) -> None:
         """Traversal pages: upsert rows (and, with the last page, the checkpoint)."""
@@ -76,9 +86,9 @@ def _run_step(tx: Tx, step: Step) -> None:
     if step.deletes:
         connection.execute(_DELETE_ROW, [{"d": op.directory, "n": op.name} for op in step.deletes])
     if step.upserts:
-        connection.execute(_UPSERT[connection.dialect.name],
-                           [{"directory": op.directory, "name": op.name, "entry": op.entry}
-                            for op in step.upserts])
+        rows = [{"directory": op.directory, "name": op.name, "entry": op.entry} for op in step.upserts]
+        # One row: a plain execute (executemany's batching costs more than it saves here).
+        connection.execute(_UPSERT[connection.dialect.name], rows[0] if len(rows) == 1 else rows)
     if step.tree_delete is not None:
         _delete_tree(tx, step.tree_delete.path)
 
