@@ -18,7 +18,6 @@ through their seams (`FilerStore`, chunks.VolumeIO).
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import logging
 import secrets
@@ -26,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kelp_pb import weed_filer_pb2 as filer_pb
 
@@ -42,6 +41,7 @@ from controlplane.filer.errors import (
     InvalidRename,
     ParentIsFile,
 )
+from controlplane.filer.group_commit import GroupCommitter
 from controlplane.filer.path_rules import PathRules
 from controlplane.filer.store.errors import EntryExists as StoreEntryExists
 from controlplane.filer.store.errors import TransactionConflict
@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# A queued mutation: its work and the request's signatures.
+_Job = tuple[Callable[["_Mutation"], Any], Sequence[int]]
+# A queued read, and what it gives back: its result and the expired entries it met (ttl.py).
+_ReadJob = Callable[["_Mutation"], Any]
+_ReadOutcome = tuple[Any, list[tuple[str, str]]]
 # A transaction that lost a race (another filer created the same parent directory, or
 # PostgreSQL aborted it as a deadlock victim) is run again from the start, this many times.
 TRANSACTION_ATTEMPTS = 5
@@ -220,6 +225,8 @@ class FilerCore:
         self.signature = signature if signature is not None else (secrets.randbits(31) or 1)
         self.clock = clock  # unix ns; TTL expiry reads it too
         self._stamps = _Stamps(clock)
+        self._commits: GroupCommitter[_Job, tuple[Any, _Mutation]] = GroupCommitter(self._run_batch)
+        self._reads: GroupCommitter[_ReadJob, _ReadOutcome] = GroupCommitter(self._read_batch)
         # Called (on the loop) with a commit's events, after the commit: filer.conf reloads.
         self.event_listeners: list[Callable[[Sequence[filer_pb.SubscribeMetadataResponse]], None]] = []
         self.path_rules = PathRules()  # filer.conf (path_rules.py); serve() keeps it loaded
@@ -234,7 +241,7 @@ class FilerCore:
     # -- running transactions ----------------------------------------------------------------
 
     async def _run(self, work: Callable[[_Mutation], T], signatures: Sequence[int] = ()) -> T:
-        result, mutation = await asyncio.to_thread(self._run_sync, work, signatures)
+        result, mutation = await self._commits.submit((work, signatures))
         if mutation.queued_chunks and self._on_chunks_queued is not None:
             self._on_chunks_queued()
         if mutation.events:
@@ -243,6 +250,29 @@ class FilerCore:
             for event_listener in self.event_listeners:
                 event_listener(mutation.events)
         return result
+
+    def _run_batch(self, jobs: Sequence[_Job]) -> builtins.list[tuple[Any, _Mutation] | BaseException]:
+        """Group commit (group_commit.py): the jobs in ONE transaction, each seeing the ones
+        before it. If any job raises, or the batch loses a race, the transaction is rolled back and
+        every job runs again in its own transaction, so one job's error or conflict never reaches
+        another: each outcome is what that job would have met alone in that order."""
+        if len(jobs) > 1:
+            try:
+                with self.store.transaction() as tx:
+                    done = []
+                    for work, signatures in jobs:
+                        mutation = _Mutation(self, tx, signatures)
+                        done.append((work(mutation), mutation))
+                return list(done)
+            except Exception as err:
+                log.debug("batch of %d mutations rolled back, running each alone reason=%s", len(jobs), err)
+        outcomes: builtins.list[tuple[Any, _Mutation] | BaseException] = []
+        for work, signatures in jobs:
+            try:
+                outcomes.append(self._run_sync(work, signatures))
+            except Exception as err:
+                outcomes.append(err)
+        return outcomes
 
     def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, _Mutation]:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
@@ -258,16 +288,34 @@ class FilerCore:
         raise AssertionError("unreachable")
 
     async def _read(self, work: Callable[[_Mutation], T]) -> T:
-        def run() -> tuple[T, builtins.list[tuple[str, str]]]:
-            with self.store.transaction(read_only=True) as tx:
-                m = _Mutation(self, tx, ())
-                m.read_only = True
-                return work(m), m.expired
-
-        result, expired = await asyncio.to_thread(run)
+        result, expired = await self._reads.submit(work)
         if expired:  # the read came across entries whose TTL passed: delete them now (ttl.py)
             await self._expire(expired)
         return result
+
+    def _read_batch(self, works: Sequence[_ReadJob]) -> builtins.list[_ReadOutcome | BaseException]:
+        """Reads queued together share one read-only snapshot (taken after each was asked for)
+        and one thread hop; if any raises, each runs again alone, so one read's error never
+        reaches another."""
+        if len(works) > 1:
+            try:
+                with self.store.transaction(read_only=True) as tx:
+                    return [self._read_in(tx, work) for work in works]
+            except Exception as err:
+                log.debug("batch of %d reads failed, running each alone reason=%s", len(works), err)
+        outcomes: builtins.list[_ReadOutcome | BaseException] = []
+        for work in works:
+            try:
+                with self.store.transaction(read_only=True) as tx:
+                    outcomes.append(self._read_in(tx, work))
+            except Exception as err:
+                outcomes.append(err)
+        return outcomes
+
+    def _read_in(self, tx: Tx, work: _ReadJob) -> _ReadOutcome:
+        m = _Mutation(self, tx, ())
+        m.read_only = True
+        return work(m), m.expired
 
     async def _expire(self, places: Sequence[tuple[str, str]]) -> None:
         try:  # a find in a write transaction deletes what is (still) expired

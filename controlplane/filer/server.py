@@ -38,6 +38,7 @@ import grpc.aio
 from controlplane.filer.chunks import DEFAULT_CHUNK_MB, Assignment, AssignSpec, VolumeLocation
 from controlplane.filer.core import FilerCore
 from controlplane.filer.errors import ChunkReadFailed, ChunkWriteFailed
+from controlplane.filer.fid_pool import FidPool
 from controlplane.filer.gc import ChunkCollector
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
 from controlplane.filer.jwt_auth import FilerGuard
@@ -112,8 +113,12 @@ class HttpVolumeIO:
         self._http = http
         self._locator = locator
         self._preferred = 0
+        self._spares = FidPool(self._assign)  # single fids come from count>1 assigns (fid_pool.py)
 
     async def assign(self, spec: AssignSpec, count: int = 1) -> Assignment:
+        return await (self._spares.take(spec) if count == 1 else self._assign(spec, count))
+
+    async def _assign(self, spec: AssignSpec, count: int) -> Assignment:
         params = {
             "count": str(count), "collection": spec.collection, "replication": spec.replication,
             "ttl": str(Ttl.from_seconds(spec.ttl_sec)) if spec.ttl_sec else "", "disk": spec.disk_type,
@@ -165,8 +170,10 @@ class HttpVolumeIO:
             reply = await self._http.request("POST", assignment.url, f"/{assignment.fid}", headers=headers,
                                              body=data, timeout=VOLUME_REQUEST_SECONDS)
         except HttpClientError as err:
+            self._spares.forget(assignment.url)
             raise ChunkWriteFailed("", f"upload {assignment.fid} to {assignment.url}: {err}") from err
         if reply.status not in (201, 204):
+            self._spares.forget(assignment.url)
             error = _json(reply.body).get("error") or reply.body[:200]
             raise ChunkWriteFailed("", f"upload {assignment.fid} to {assignment.url}: {reply.status} {error}")
 

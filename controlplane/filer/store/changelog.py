@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from controlplane.filer.store.driver_sql import DriverSql
 from controlplane.filer.store.errors import ChangesTrimmed
 from controlplane.filer.store.tables import STATE_ROW_ID, change_state, changes
 
@@ -74,33 +75,22 @@ class LogState:
     trimmed_ts_high: int
 
 
-_S = change_state.c
-# The allocation, built once (its cache key is memoized): bind "count" and "batch_max_ts".
-_ALLOCATE = (
-    change_state.update()
-    .where(_S.id == STATE_ROW_ID)
-    .values(last_seq=_S.last_seq + sa.bindparam("count", type_=sa.BigInteger),
-            last_ts_high=sa.case((_S.last_ts_high >= sa.bindparam("batch_max_ts", type_=sa.BigInteger),
-                                  _S.last_ts_high),
-                                 else_=sa.bindparam("batch_max_ts", type_=sa.BigInteger)))
-    .returning(_S.last_seq, _S.last_ts_high)
-)
-_INSERT_CHANGES = changes.insert()
 _NOTIFY = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, sa.bindparam("payload", type_=sa.Text)))
 
 
-def allocate_and_write(connection: sa.Connection, pending: Sequence[PendingChange]) -> int:
+def allocate_and_write(connection: sa.Connection, pending: Sequence[PendingChange], sql: DriverSql) -> int:
     """Number the pending rows and insert them; returns the new last_seq. Must be the last thing
-    the transaction does before COMMIT (it holds the allocation lock from here to the end)."""
+    the transaction does before COMMIT (it holds the allocation lock from here to the end).
+    `sql`: the transaction's driver statements (driver_sql.py): single-row statements without
+    SQLAlchemy's per-statement cost."""
     batch_max_ts = max(change.ts_ns for change in pending)
-    row = connection.execute(_ALLOCATE, {"count": len(pending), "batch_max_ts": batch_max_ts}).one()
+    row = sql.execute("allocate", (len(pending), batch_max_ts, batch_max_ts, STATE_ROW_ID)).fetchone()
     last_seq, ts_high = int(row[0]), int(row[1])
     first = last_seq - len(pending) + 1
     # Every row of one transaction gets the transaction's ts_high: still >= its own ts_ns and
     # non-decreasing in seq, and known without reading the previous row.
-    connection.execute(_INSERT_CHANGES, [
-        {"seq": first + i, "ts_ns": change.ts_ns, "ts_high": ts_high, "directory": change.directory,
-         "payload": change.payload}
+    sql.execute_many("insert_change", [
+        (first + i, change.ts_ns, ts_high, change.directory, change.payload)
         for i, change in enumerate(pending)
     ])
     if connection.dialect.name == "postgresql":

@@ -98,7 +98,7 @@ class FilerStore:
             with connection.begin():
                 yield tx
                 if tx.pending_changes:
-                    tx.last_seq = changelog.allocate_and_write(connection, tx.pending_changes)
+                    tx.last_seq = changelog.allocate_and_write(connection, tx.pending_changes, tx.sql)
         if tx.last_seq is not None:
             self._signal.bump()
 

@@ -20,42 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.filer.store.changelog import PendingChange
+from controlplane.filer.store.driver_sql import DriverSql
 from controlplane.filer.store.errors import EntryExists, ReadOnlyTransaction
-from controlplane.filer.store.tables import chunk_deletions, entries, kv, pending_uploads
-
-# The hottest statements, built once: SQLAlchemy then reuses their memoized cache keys instead of
-# building clauses and keys on every call (that was a third of a small PUT's CPU in the filer).
-_FIND = sa.select(entries.c.entry).where(
-    entries.c.directory == sa.bindparam("directory"), entries.c.name == sa.bindparam("name")
-)
-_FIND_FOR_UPDATE = _FIND.with_for_update()
-_DELETE = entries.delete().where(
-    entries.c.directory == sa.bindparam("directory"), entries.c.name == sa.bindparam("name")
-)
-
-# insert / upsert per dialect: values come from the execute() parameters (column names).
-_INSERT = {
-    name: dialect.insert(entries).on_conflict_do_nothing(index_elements=["directory", "name"])
-    # RETURNING says whether a row went in (rowcount is not reported for INSERTs everywhere).
-    .returning(entries.c.name)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-
-
-def _upsert(dialect: Any) -> Any:
-    statement = dialect.insert(entries)
-    return statement.on_conflict_do_update(index_elements=["directory", "name"],
-                                           set_={"entry": statement.excluded.entry})
-
-
-_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
-_FINISH_UPLOAD = (
-    pending_uploads.delete()
-    .where(pending_uploads.c.uploader == sa.bindparam("uploader"),
-           pending_uploads.c.request == sa.bindparam("request"))
-    .returning(pending_uploads.c.fid)
-)
-_QUEUE_CHUNK = chunk_deletions.insert()
+from controlplane.filer.store.tables import entries, kv
 
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
@@ -83,9 +50,8 @@ class Tx:
         self._read_only = read_only
         dialect = connection.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._insert_entry = _INSERT[dialect]
-        self._upsert_entry = _UPSERT[dialect]
         self.pending_changes: list[PendingChange] = []
+        self.sql = DriverSql(connection)  # the hot single-row statements (driver_sql.py)
         # After a commit that logged changes: the seq of the last one (the store sets it).
         self.last_seq: int | None = None
 
@@ -106,9 +72,8 @@ class Tx:
         waits, then reads what this one committed. SQLite needs no lock: BEGIN IMMEDIATE already
         serializes writers."""
         locking = for_update and not self._read_only and self._connection.dialect.name == "postgresql"
-        query = _FIND_FOR_UPDATE if locking else _FIND
-        found = self._connection.execute(query, {"directory": directory, "name": name}).scalar()
-        return None if found is None else bytes(found)
+        row = self.sql.execute("find_for_update" if locking else "find", (directory, name)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def _locking(self, query: sa.Select[Any], for_update: bool) -> sa.Select[Any]:
         if for_update and not self._read_only and self._connection.dialect.name == "postgresql":
@@ -118,18 +83,16 @@ class Tx:
     def insert(self, directory: str, name: str, entry: bytes) -> None:
         """Add a new entry; raises EntryExists (leaving the transaction usable) if one is there."""
         self._writing("insert")
-        values = {"directory": directory, "name": name, "entry": entry}
-        if self._connection.execute(self._insert_entry, values).first() is None:
+        if self.sql.execute("insert", (directory, name, entry)).fetchone() is None:
             raise EntryExists(directory, name)
 
     def upsert(self, directory: str, name: str, entry: bytes) -> None:
         self._writing("upsert")
-        self._connection.execute(self._upsert_entry, {"directory": directory, "name": name, "entry": entry})
+        self.sql.execute("upsert", (directory, name, entry))
 
     def delete(self, directory: str, name: str) -> bool:
         self._writing("delete")
-        result = self._connection.execute(_DELETE, {"directory": directory, "name": name})
-        return bool(result.rowcount)
+        return bool(self.sql.execute("delete", (directory, name)).rowcount)
 
     def list(self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "",
              limit: int, for_update: bool = False) -> list[tuple[str, bytes]]:
@@ -164,9 +127,9 @@ class Tx:
 
     def queue_chunk_deletions(self, fids: Iterable[str]) -> None:
         self._writing("queue_chunk_deletions")
-        rows = [{"fid": fid} for fid in fids]
+        rows = [(fid,) for fid in fids]
         if rows:
-            self._connection.execute(_QUEUE_CHUNK, rows)
+            self.sql.execute_many("queue_chunk", rows)
 
     # pending uploads (see controlplane/filer/uploads.py)
 
@@ -176,7 +139,7 @@ class Tx:
         chunks are being deleted and the commit must not go on); a failed request queues what
         it returns for deletion."""
         self._writing("finish_upload")
-        rows = self._connection.execute(_FINISH_UPLOAD, {"uploader": uploader, "request": request}).all()
+        rows = self.sql.execute("finish_upload", (uploader, request)).fetchall()
         return [str(row[0]) for row in rows]
 
     # kv
