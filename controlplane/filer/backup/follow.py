@@ -43,6 +43,7 @@ from controlplane.filer.backup.filers import FilerSet, is_out_of_range, rpc_reas
 from controlplane.filer.backup.progress import BackupMetrics, TraversalProgress
 from controlplane.filer.backup.standby import Standby
 from controlplane.filer.backup.traverse import traverse
+from controlplane.filer.store import StoreUnavailable, TransactionConflict
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ RETRY_SECONDS = 1.0  # pause after every filer failed in a row (grows to RETRY_M
 RETRY_MAX_SECONDS = 5.0
 STABLE_STREAM_SECONDS = 5.0  # a stream open this long resets the failure count
 STATUS_LOG_SECONDS = 60.0
+STANDBY_RETRY_SECONDS = 1.0
 INLINE_OPS = 8  # row writes of a batch applied on the event loop itself (see _apply)
 
 
@@ -207,13 +209,21 @@ class MetaBackup:
         new = replace(checkpoint, ts_ns=last.ts_ns, events_applied=checkpoint.events_applied + len(batch),
                       last_event=digest(last), filer=filer)
         steps = plan(ops)
-        if len(ops) <= INLINE_OPS:
-            # A small batch (the steady state: one change at a time) is applied on the loop: a
-            # hop to a worker thread and back cost more than the ~0.2 ms transaction itself,
-            # and the stream keeps buffering in gRPC meanwhile.
-            self.standby.apply(steps, new)
-        else:
-            await asyncio.to_thread(self.standby.apply, steps, new)
+        while True:
+            try:
+                if len(ops) <= INLINE_OPS:
+                    # A small batch (the steady state: one change at a time) is applied on the
+                    # loop: a hop to a worker thread and back cost more than the ~0.2 ms
+                    # transaction itself, and the stream keeps buffering in gRPC meanwhile.
+                    self.standby.apply(steps, new)
+                else:
+                    await asyncio.to_thread(self.standby.apply, steps, new)
+                break
+            except (StoreUnavailable, TransactionConflict) as err:
+                # The standby is away for a moment: the batch is retried as it was (nothing was
+                # committed), and the stream waits in gRPC's flow control meanwhile.
+                log.warning("standby store: %s; retrying the batch in %.0f s", err, STANDBY_RETRY_SECONDS)
+                await asyncio.sleep(STANDBY_RETRY_SECONDS)
         self._set_checkpoint(new)
         self.metrics.events_applied.inc(len(batch))
         lag = max(0.0, (self._clock() - batch[0].ts_ns) / 1e9)
