@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 _JSON_TYPE = ("Content-Type", "application/json")
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")
 
@@ -41,8 +43,18 @@ def json_response(
     obj: Any, status: int = 200, headers: Iterable[tuple[str, str]] = (), pretty: bool = False
 ) -> Response:
     """``obj`` as compact JSON (indented with ``pretty``, as SeaweedFS's ``?pretty=`` does)."""
-    text = json.dumps(obj, indent=2, ensure_ascii=False) if pretty else _COMPACT.encode(obj)
-    return Response(status, [_JSON_TYPE, *headers], text.encode())
+    body = json.dumps(obj, indent=2, ensure_ascii=False).encode() if pretty else compact_json(obj)
+    return Response(status, [_JSON_TYPE, *headers], body)
+
+
+def compact_json(obj: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson writes the same bytes as json's compact encoder for what kelp
+    sends (str keys, ints within 64 bits, floats, None) at a tenth of the cost (a 10,000-entry
+    filer listing spent ~50 ms in json); anything it refuses goes through json."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError: e.g. an int over 64 bits
+        return _COMPACT.encode(obj).encode()
 
 
 def error_response(status: int, message: str) -> Response:

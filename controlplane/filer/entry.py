@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -145,10 +146,14 @@ def chunk_md5(chunk: filer_pb.FileChunk) -> bytes:
 def file_size(entry: filer_pb.Entry) -> int:
     """What readers take as the size: max(attributes.file_size, end of the last chunk), or the
     inline content's length."""
+    size = entry.attributes.file_size
     if entry.content:
-        return max(int(entry.attributes.file_size), len(entry.content))
-    end = max((int(c.offset + c.size) for c in entry.chunks), default=0)
-    return max(int(entry.attributes.file_size), end)
+        return max(size, len(entry.content))
+    for chunk in entry.chunks:
+        end = chunk.offset + chunk.size
+        if end > size:
+            size = end
+    return size
 
 
 def etag(entry: filer_pb.Entry) -> str:
@@ -167,10 +172,17 @@ def etag(entry: filer_pb.Entry) -> str:
 # -- JSON (listing and ?metadata=true) -------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_seconds(seconds: int) -> str:
+    # Cached: a listing formats four stamps per entry, mostly of a few distinct seconds, and
+    # datetime formatting was 40% of a listing's CPU.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _rfc3339(seconds: int, nanos: int) -> str:
     if seconds == 0 and nanos == 0:
         return GO_ZERO_TIME
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = _utc_seconds(seconds)
     if nanos:
         stamp += "." + f"{nanos:09d}".rstrip("0")
     return stamp + "Z"
@@ -181,8 +193,14 @@ def _b64(data: bytes) -> str | None:
 
 
 def _fid_json(fid: filer_pb.FileId) -> dict[str, int]:
-    out = {"volume_id": fid.volume_id, "file_key": fid.file_key, "cookie": fid.cookie}
-    return {k: v for k, v in out.items() if v}
+    out: dict[str, int] = {}
+    if fid.volume_id:
+        out["volume_id"] = fid.volume_id
+    if fid.file_key:
+        out["file_key"] = fid.file_key
+    if fid.cookie:
+        out["cookie"] = fid.cookie
+    return out
 
 
 def chunk_json(chunk: filer_pb.FileChunk) -> dict[str, Any]:
@@ -212,7 +230,11 @@ def entry_json(
 ) -> dict[str, Any]:
     """The JSON SeaweedFS's filer gives for an entry in a listing or with ?metadata=true.
     `chunks` replaces the stored list (resolved manifests)."""
+    # Written for speed (a listing calls it per entry): protobuf field reads are C calls, so
+    # each is made once, and empty parts are skipped before any work.
     a = entry.attributes
+    extended = entry.extended
+    directory = is_directory(entry)
     out: dict[str, Any] = {
         "FullPath": full_path,
         "Mtime": _rfc3339(a.mtime, a.mtime_ns),
@@ -225,13 +247,13 @@ def entry_json(
         "Mime": a.mime,
         "TtlSec": a.ttl_sec,
         "UserName": a.user_name,
-        "GroupNames": list(a.group_name) or None,
+        "GroupNames": list(a.group_name) if a.group_name else None,
         "SymlinkTarget": a.symlink_target,
         "Md5": _b64(a.md5),
-        "FileSize": file_size(entry) if not is_directory(entry) else a.file_size,
+        "FileSize": a.file_size if directory else file_size(entry),
         "Rdev": a.rdev,
         "Inode": a.inode,
-        "Extended": {k: _b64(v) or "" for k, v in sorted(entry.extended.items())} or None,
+        "Extended": {k: _b64(v) or "" for k, v in sorted(extended.items())} if extended else None,
     }
     shown = list(entry.chunks if chunks is None else chunks)
     if shown:

@@ -33,6 +33,9 @@ _STATEMENTS = {
     "finish_upload": "DELETE FROM filer_pending_uploads WHERE uploader = ? AND request = ? RETURNING fid",
     "record_upload": "INSERT INTO filer_pending_uploads (uploader, request, fid, created_ns) "
                      "VALUES (?, ?, ?, ?)",
+    "renew_uploader": "INSERT INTO filer_uploaders (uploader, address, alive_until_ns) VALUES (?, ?, ?) "
+                      "ON CONFLICT (uploader) DO UPDATE SET alive_until_ns = excluded.alive_until_ns, "
+                      "address = excluded.address",
     "queue_chunk": "INSERT INTO filer_chunk_deletions (fid) VALUES (?)",
     # changelog.allocate_and_write: the seq row's UPDATE (last_ts_high only ever grows), the rows.
     "allocate": "UPDATE filer_change_state SET last_seq = last_seq + ?, "

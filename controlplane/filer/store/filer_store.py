@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from controlplane.filer.store import changelog, migrate
 from controlplane.filer.store.changelog import ChangeRow
 from controlplane.filer.store.config import StoreConfig
+from controlplane.filer.store.driver_sql import DriverSql
 from controlplane.filer.store.engine import READ_ONLY_OPTION, make_engine
 from controlplane.filer.store.errors import SchemaNotCurrent, StoreUnavailable, TransactionConflict
 from controlplane.filer.store.notify import ChangeSignal, PgListener
@@ -62,7 +63,6 @@ def _renew_statement(dialect: Any) -> Any:
 
 _RENEW_POSTGRES = _renew_statement(postgresql)
 _RENEW_SQLITE = _renew_statement(sqlite)
-_RECORD_UPLOAD = pending_uploads.insert()
 
 
 class FilerStore:
@@ -253,12 +253,12 @@ class FilerStore:
         """In one transaction: renew `uploader`'s lease and record (request, fid) rows, each
         before its chunk is uploaded."""
         now = time.time_ns()
-        values = [{"uploader": uploader, "request": request, "fid": fid, "created_ns": now}
-                  for request, fid in rows]
+        values = [(uploader, request, fid, now) for request, fid in rows]
         with self._write() as connection:
-            self._renew(connection, uploader, address, alive_until_ns)
+            sql = DriverSql(connection)  # on every small PUT's path: driver SQL (driver_sql.py)
+            sql.execute("renew_uploader", (uploader, address, alive_until_ns))
             if values:
-                connection.execute(_RECORD_UPLOAD, values)
+                sql.execute_many("record_upload", values)
 
     def renew_uploader(self, uploader: str, address: str, alive_until_ns: int) -> None:
         with self._write() as connection:
