@@ -226,6 +226,9 @@ class FilerCore:
         self.clock = clock  # unix ns; TTL expiry reads it too
         self._stamps = _Stamps(clock)
         self._commits: GroupCommitter[_Job, tuple[Any, _Mutation]] = GroupCommitter(self._run_batch)
+        # Each batcher runs one batch at a time, so each keeps one connection (store.StoreLane).
+        self._write_lane = store.lane()
+        self._read_lane = store.lane()
         self._reads: GroupCommitter[_ReadJob, _ReadOutcome] = GroupCommitter(self._read_batch)
         # Called (on the loop) with a commit's events, after the commit: filer.conf reloads.
         self.event_listeners: list[Callable[[Sequence[filer_pb.SubscribeMetadataResponse]], None]] = []
@@ -258,7 +261,7 @@ class FilerCore:
         another: each outcome is what that job would have met alone in that order."""
         if len(jobs) > 1:
             try:
-                with self.store.transaction() as tx:
+                with self.store.transaction(lane=self._write_lane) as tx:
                     done = []
                     for work, signatures in jobs:
                         mutation = _Mutation(self, tx, signatures)
@@ -277,7 +280,7 @@ class FilerCore:
     def _run_sync(self, work: Callable[[_Mutation], T], signatures: Sequence[int]) -> tuple[T, _Mutation]:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
-                with self.store.transaction() as tx:
+                with self.store.transaction(lane=self._write_lane) as tx:
                     mutation = _Mutation(self, tx, signatures)
                     result = work(mutation)
                 return result, mutation
@@ -299,14 +302,14 @@ class FilerCore:
         reaches another."""
         if len(works) > 1:
             try:
-                with self.store.transaction(read_only=True) as tx:
+                with self.store.transaction(read_only=True, lane=self._read_lane) as tx:
                     return [self._read_in(tx, work) for work in works]
             except Exception as err:
                 log.debug("batch of %d reads failed, running each alone reason=%s", len(works), err)
         outcomes: builtins.list[_ReadOutcome | BaseException] = []
         for work in works:
             try:
-                with self.store.transaction(read_only=True) as tx:
+                with self.store.transaction(read_only=True, lane=self._read_lane) as tx:
                     outcomes.append(self._read_in(tx, work))
             except Exception as err:
                 outcomes.append(err)

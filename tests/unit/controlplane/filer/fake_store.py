@@ -87,8 +87,12 @@ class FakeStore:
         self.lock = threading.Lock()
         self.fail_next_commit: Exception | None = None
 
+    def lane(self) -> None:
+        return None  # the real store's lanes keep a connection; the fake has none to keep
+
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[FakeTx]:
+    def transaction(self, *, read_only: bool = False, lane: object = None) -> Iterator[FakeTx]:
+        del lane
         with self.lock:
             work = copy.deepcopy(self.state)
             yield FakeTx(work)
