@@ -48,7 +48,7 @@ from controlplane.filer.store.errors import TransactionConflict
 from controlplane.filer.uploads import UploadJournal, UploadReclaimed, UploadTicket
 
 if TYPE_CHECKING:
-    from controlplane.filer.store import FilerStore, Tx
+    from controlplane.filer.store import ChangeRow, FilerStore, Tx
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ class _Mutation:
         self.signatures = [*signatures, core.signature]
         self.events: list[filer_pb.SubscribeMetadataResponse] = []
         self.queued_chunks = False
+        # After commit: the change-log rows as committed (for a batch, on its first job only).
+        self.committed: Sequence[ChangeRow] = ()
         self.read_only = False  # _read's: expired entries are remembered, not deleted (load)
         self.expired: list[tuple[str, str]] = []
 
@@ -218,9 +220,10 @@ class FilerCore:
         self.uploads = uploads if uploads is not None else UploadJournal(store)
         self.volumes = volumes
         self._on_chunks_queued = on_chunks_queued  # called after a commit that queued chunks
-        # Called (on the loop) after every commit that logged events: SubscribeMetadata's
-        # notifier wakes local subscribers at once instead of at its next poll.
-        self.commit_listeners: list[Callable[[], None]] = []
+        # Called (on the loop) after every commit that logged events, with the change-log rows it
+        # committed: SubscribeMetadata's notifier wakes local subscribers at once and hands them
+        # the rows, instead of their next poll and store read.
+        self.commit_listeners: list[Callable[[Sequence[ChangeRow]], None]] = []
         # A non-zero int32: 0 means "no signature" to SubscribeMetadata.
         self.signature = signature if signature is not None else (secrets.randbits(31) or 1)
         self.clock = clock  # unix ns; TTL expiry reads it too
@@ -249,7 +252,7 @@ class FilerCore:
             self._on_chunks_queued()
         if mutation.events:
             for listener in self.commit_listeners:
-                listener()
+                listener(mutation.committed)
             for event_listener in self.event_listeners:
                 event_listener(mutation.events)
         return result
@@ -266,6 +269,7 @@ class FilerCore:
                     for work, signatures in jobs:
                         mutation = _Mutation(self, tx, signatures)
                         done.append((work(mutation), mutation))
+                done[0][1].committed = tx.committed
                 return list(done)
             except Exception as err:
                 log.debug("batch of %d mutations rolled back, running each alone reason=%s", len(jobs), err)
@@ -283,6 +287,7 @@ class FilerCore:
                 with self.store.transaction(lane=self._write_lane) as tx:
                     mutation = _Mutation(self, tx, signatures)
                     result = work(mutation)
+                mutation.committed = tx.committed
                 return result, mutation
             except (StoreEntryExists, TransactionConflict) as err:
                 if attempt == TRANSACTION_ATTEMPTS:

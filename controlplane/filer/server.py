@@ -336,7 +336,7 @@ async def serve(config: FilerConfig) -> RunningFiler:
         grpc_server = grpc.aio.server(options=GRPC_SERVER_OPTIONS)
         servicer = _register_grpc(grpc_server, core, config, usage)
         if servicer is not None:
-            core.commit_listeners.append(servicer.notifier.notify_nowait)
+            core.commit_listeners.append(servicer.notifier.committed)
         wanted = config.grpc_port or (http.port + GRPC_PORT_OFFSET if config.port else 0)
         grpc_port = grpc_server.add_insecure_port(f"{bind}:{wanted}")
         if grpc_port == 0:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 # replays of a long log to one query per thousand events.
 READ_BATCH = 1000
 READ_THREADS = 2  # threads for subscribers' log reads (ChangeNotifier.read), apart from the core's
+RECENT_ROWS = 4096  # this filer's latest committed change rows kept for caught-up subscribers
 _R = TypeVar("_R")
 # How long the notifier's thread blocks in one wait_for_change call: also how long that thread
 # lingers after the filer stops (a blocking call cannot be cancelled).
@@ -147,6 +149,7 @@ class ChangeNotifier:
         self._known_last = 0
         self._event = asyncio.Event()
         self._waiting = 0
+        self._recent: OrderedDict[int, ChangeRowLike] = OrderedDict()  # seq -> row, see committed()
         # The store is polled only while a subscription is open: with none, nobody needs other
         # filers' commits, and polling last_seq after every local commit was a fifth of a small
         # PUT's CPU. A subscription that opens makes run() read last_seq and wake everyone.
@@ -176,11 +179,32 @@ class ChangeNotifier:
         return self._event
 
     def notify_nowait(self, last_seq: int | None = None) -> None:
-        """Wake every waiter (the core calls this after a local commit)."""
+        """Wake every waiter."""
         if last_seq is not None:
             self._known_last = max(self._known_last, last_seq)
         self._event.set()
         self._event = asyncio.Event()
+
+    def committed(self, rows: Sequence[ChangeRowLike]) -> None:
+        """A local commit's change-log rows (the core calls this on the loop after each commit):
+        kept in a ring of the latest RECENT_ROWS so subscribers that are caught up take them from
+        memory instead of reading the store, then every waiter is woken."""
+        for row in rows:
+            self._recent[row.seq] = row
+        while len(self._recent) > RECENT_ROWS:
+            self._recent.popitem(last=False)
+        self.notify_nowait(rows[-1].seq if rows else None)
+
+    def recent_after(self, cursor: int, limit: int) -> list[ChangeRowLike]:
+        """Rows cursor+1, cursor+2, ... as far as the ring holds them without a hole (a hole is a
+        row another filer committed, or one not yet handed over): [] means "read the store"."""
+        rows: list[ChangeRowLike] = []
+        while len(rows) < limit:
+            row = self._recent.get(cursor + 1 + len(rows))
+            if row is None:
+                break
+            rows.append(row)
+        return rows
 
     async def wait(self, token: asyncio.Event, cursor: int, timeout: float = SUBSCRIBER_POLL_SECONDS) -> None:
         """Return once the log may hold rows after `cursor`, or after `timeout`."""
@@ -256,10 +280,15 @@ async def _subscribe(
         raise SubscriberBehind(since_ns, None, err.trimmed_seq) from err
     while True:
         token = notifier.token()
-        try:
-            rows = await notifier.read(changes.changes_after, cursor, READ_BATCH)
-        except ChangesTrimmed as err:
-            raise SubscriberBehind(since_ns, cursor, err.trimmed_seq) from err
+        # Rows are numbered gap-free in commit order, so cursor+1, cursor+2 ... from the ring of
+        # this filer's own commits are exactly what the store would return; anything else (a row
+        # another filer committed, a replay) is read from the store.
+        rows = notifier.recent_after(cursor, READ_BATCH)
+        if not rows:
+            try:
+                rows = await notifier.read(changes.changes_after, cursor, READ_BATCH)
+            except ChangesTrimmed as err:
+                raise SubscriberBehind(since_ns, cursor, err.trimmed_seq) from err
         if not rows:
             await notifier.wait(token, cursor)
             continue

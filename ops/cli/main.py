@@ -22,8 +22,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("ops.cli.benchmark", "write then read many small files over the HTTP API, weed-style"),
     "filer": ("ops.cli.filer", "start a filer: directories and files over the volume servers"),
     "filer.migrate": ("ops.cli.filer_migrate", "apply the filer store's schema migrations and exit"),
-    "filer.meta.backup": ("ops.cli.filer_meta_backup", "continuously back the filer's metadata up into a standby store"),
-    "filer.meta.verify": ("ops.cli.filer_meta_verify", "compare a filer's metadata with its standby store; list differences"),
+    "filer.meta.backup": ("ops.cli.filer_meta_backup", "back filer metadata up into a standby store"),
+    "filer.meta.verify": ("ops.cli.filer_meta_verify", "compare filer metadata with its standby store"),
     "shell": ("ops.cli.shell", 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'),
     "version": ("ops.cli.version", "print the kelp version"),
 }

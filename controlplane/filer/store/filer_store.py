@@ -136,6 +136,9 @@ class FilerStore:
                 if tx.pending_changes:
                     tx.last_seq = changelog.allocate_and_write(connection, tx.pending_changes, tx.sql)
         if tx.last_seq is not None:
+            first = tx.last_seq - len(tx.pending_changes) + 1
+            tx.committed = [ChangeRow(first + i, change.ts_ns, change.directory, change.payload)
+                            for i, change in enumerate(tx.pending_changes)]
             self._signal.bump()
 
     @contextmanager

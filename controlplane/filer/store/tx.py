@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from controlplane.filer.store.changelog import PendingChange
+from controlplane.filer.store.changelog import ChangeRow, PendingChange
 from controlplane.filer.store.driver_sql import DriverSql
 from controlplane.filer.store.errors import EntryExists, ReadOnlyTransaction
 from controlplane.filer.store.tables import entries, kv
@@ -52,8 +52,10 @@ class Tx:
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.pending_changes: list[PendingChange] = []
         self.sql = DriverSql(connection)  # the hot single-row statements (driver_sql.py)
-        # After a commit that logged changes: the seq of the last one (the store sets it).
+        # After a commit that logged changes: the seq of the last one, and the rows as committed
+        # (the store sets both; the filer hands the rows to its local subscribers directly).
         self.last_seq: int | None = None
+        self.committed: list[ChangeRow] = []
 
     @property
     def connection(self) -> sa.Connection:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from controlplane.filer.store.changelog import ChangeRow
 from controlplane.filer.store.errors import EntryExists
 
 
@@ -26,6 +27,7 @@ class _State:
 class FakeTx:
     def __init__(self, state: _State) -> None:
         self.state = state
+        self.committed: list[ChangeRow] = []  # as the real Tx: the rows this transaction logged
 
     def find(self, directory: str, name: str, *, for_update: bool = False) -> bytes | None:
         return self.state.entries.get((directory, name))
@@ -59,6 +61,7 @@ class FakeTx:
 
     def log_change(self, directory: str, ts_ns: int, payload: bytes) -> None:
         self.state.changes.append((self.state.next_seq, ts_ns, directory, payload))
+        self.committed.append(ChangeRow(self.state.next_seq, ts_ns, directory, payload))
         self.state.next_seq += 1
 
     def queue_chunk_deletions(self, fids: Iterable[str]) -> None:

@@ -134,10 +134,10 @@ async def test_write_chunks_appends_and_writes_at_offsets(core: FilerCore, store
 
 
 async def test_commit_listeners_hear_each_logged_commit(core: FilerCore) -> None:
-    heard: list[int] = []
-    core.commit_listeners.append(lambda: heard.append(1))
+    heard: list[list[int]] = []
+    core.commit_listeners.append(lambda rows: heard.append([row.seq for row in rows]))
     await core.create("/a", file_entry("f", "3,01637037d6"))
     await core.create("/", entries.new_directory("", 0o777, 1))  # the root: nothing logged
     with pytest.raises(EntryNotFound):
         await core.update("/", file_entry("nope", "3,01637037d6"))
-    assert heard == [1]
+    assert heard == [[1, 2]]  # one commit: the implicit /a and the file, as committed rows
