@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kelp_pb import weed_filer_pb2 as filer_pb
 
@@ -255,7 +255,7 @@ class FilerCore:
                 listener(mutation.committed)
             for event_listener in self.event_listeners:
                 event_listener(mutation.events)
-        return result
+        return cast(T, result)
 
     def _run_batch(self, jobs: Sequence[_Job]) -> builtins.list[tuple[Any, _Mutation] | BaseException]:
         """Group commit (group_commit.py): the jobs in ONE transaction, each seeing the ones
@@ -299,7 +299,7 @@ class FilerCore:
         result, expired = await self._reads.submit(work)
         if expired:  # the read came across entries whose TTL passed: delete them now (ttl.py)
             await self._expire(expired)
-        return result
+        return cast(T, result)
 
     def _read_batch(self, works: Sequence[_ReadJob]) -> builtins.list[_ReadOutcome | BaseException]:
         """Reads queued together share one read-only snapshot (taken after each was asked for)

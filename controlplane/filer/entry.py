@@ -146,7 +146,7 @@ def chunk_md5(chunk: filer_pb.FileChunk) -> bytes:
 def file_size(entry: filer_pb.Entry) -> int:
     """What readers take as the size: max(attributes.file_size, end of the last chunk), or the
     inline content's length."""
-    size = entry.attributes.file_size
+    size = int(entry.attributes.file_size)
     if entry.content:
         return max(size, len(entry.content))
     for chunk in entry.chunks:

@@ -55,7 +55,7 @@ def shared_blob(entry: filer_pb.Entry) -> bytes:
     shared = filer_pb.Entry()
     shared.CopyFrom(entry)
     shared.ClearField("name")
-    return shared.SerializeToString()
+    return bytes(shared.SerializeToString())
 
 
 def _load(store: LinkStore, key: bytes, *, for_update: bool) -> filer_pb.Entry | None:

@@ -35,7 +35,7 @@ import dataclasses
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from google.protobuf import json_format
 from kelp_pb import weed_filer_pb2 as filer_pb
@@ -57,7 +57,7 @@ CONF_PATH = f"{CONF_DIRECTORY}/{CONF_NAME}"
 CONF_VERSION = 1  # what SeaweedFS stamps on the configurations it writes
 POLL_SECONDS = 2.0  # how soon a change made through another filer applies here
 
-PathConf = filer_pb.FilerConf.PathConf
+PathConf: TypeAlias = filer_pb.FilerConf.PathConf  # the message class
 
 
 class PathReadOnly(FilerError):

@@ -283,7 +283,7 @@ async def _subscribe(
         # Rows are numbered gap-free in commit order, so cursor+1, cursor+2 ... from the ring of
         # this filer's own commits are exactly what the store would return; anything else (a row
         # another filer committed, a replay) is read from the store.
-        rows = notifier.recent_after(cursor, READ_BATCH)
+        rows: Sequence[ChangeRowLike] = notifier.recent_after(cursor, READ_BATCH)
         if not rows:
             try:
                 rows = await notifier.read(changes.changes_after, cursor, READ_BATCH)

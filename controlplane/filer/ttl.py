@@ -32,7 +32,7 @@ def expires_at_ns(entry: filer_pb.Entry) -> int | None:
     if a.ttl_sec <= 0 or entry.is_directory or a.file_mode & _MODE_DIR:
         return None
     born = a.crtime * _NS + a.crtime_ns if a.crtime or a.crtime_ns else a.mtime * _NS + a.mtime_ns
-    return born + a.ttl_sec * _NS
+    return int(born + a.ttl_sec * _NS)
 
 
 def is_expired(entry: filer_pb.Entry, clock: Callable[[], int]) -> bool:

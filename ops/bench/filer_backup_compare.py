@@ -164,7 +164,8 @@ def lag(name: str, filer: str, standby: StandbyProbe, n: int, interval: float) -
     finally:
         channel.close()
     lags.sort()
-    p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+    def p(q: float) -> float:
+        return lags[min(len(lags) - 1, int(q * len(lags)))] * 1000
     return {"lag_n": n, "lag_p50_ms": round(p(0.50), 2), "lag_p99_ms": round(p(0.99), 2),
             "lag_max_ms": round(lags[-1] * 1000, 2), "lag_mean_ms": round(statistics.fmean(lags) * 1000, 2)}
 

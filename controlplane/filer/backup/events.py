@@ -87,7 +87,7 @@ def is_change(event: filer_pb.SubscribeMetadataResponse) -> bool:
     if not event.HasField("event_notification"):
         return False
     note = event.event_notification
-    return note.HasField("old_entry") or note.HasField("new_entry")
+    return bool(note.HasField("old_entry") or note.HasField("new_entry"))
 
 
 def describe(event: filer_pb.SubscribeMetadataResponse) -> str:

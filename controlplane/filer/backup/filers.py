@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 from kelp_pb import weed_filer_pb2 as filer_pb
@@ -37,7 +38,7 @@ LIST_IDLE_SECONDS = 60.0  # one ListEntries call (a directory page of 10,000 ent
 
 
 def is_out_of_range(err: BaseException) -> bool:
-    return isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.OUT_OF_RANGE  # type: ignore[attr-defined]
+    return isinstance(err, grpc.RpcError) and err.code() == grpc.StatusCode.OUT_OF_RANGE
 
 
 def rpc_reason(err: BaseException) -> str:
@@ -109,7 +110,7 @@ class FilerSet:
                 return
             start = page[-1].name
 
-    def subscribe(self, path_prefix: str, since_ns: int) -> grpc.aio.UnaryStreamCall:
+    def subscribe(self, path_prefix: str, since_ns: int) -> grpc.aio.UnaryStreamCall[Any, Any]:
         """A SubscribeMetadata stream from the current filer (the caller reads and cancels it)."""
         self._epoch += 1
         prefix = path_prefix if path_prefix.endswith("/") else path_prefix + "/"
@@ -117,9 +118,10 @@ class FilerSet:
             client_name=CLIENT_NAME, path_prefix=prefix, since_ns=since_ns, signature=0,
             client_id=self._client_id, client_epoch=self._epoch, client_supports_batching=True,
         )
-        return self._stub().SubscribeMetadata(request)
+        call: grpc.aio.UnaryStreamCall[Any, Any] = self._stub().SubscribeMetadata(request)
+        return call
 
     async def close(self) -> None:
         for channel in self._channels.values():
-            await channel.close()
+            await channel.close(None)
         self._channels.clear()

@@ -178,14 +178,14 @@ class MetaBackup:
                 first = await queue.get()
                 if first is _END:
                     break
-                batch: list[filer_pb.SubscribeMetadataResponse] = [first]  # type: ignore[list-item]
+                batch: list[filer_pb.SubscribeMetadataResponse] = [first]
                 ended = False
                 while len(batch) < self.options.batch_events and not queue.empty():
                     item = queue.get_nowait()
                     if item is _END:
                         ended = True
                         break
-                    batch.append(item)  # type: ignore[arg-type]
+                    batch.append(item)
                 checkpoint = await self._apply(batch, checkpoint, filer)
                 if ended:
                     break

@@ -27,13 +27,16 @@ _DELETE_ROW = entries.delete().where(_E.directory == sa.bindparam("d"), _E.name 
 
 def _upsert(dialect: object) -> sa.Insert:
     statement = dialect.insert(entries)  # type: ignore[attr-defined]
-    return statement.on_conflict_do_update(index_elements=["directory", "name"],
-                                           set_={"entry": statement.excluded.entry})
+    upsert: sa.Insert = statement.on_conflict_do_update(index_elements=["directory", "name"],
+                                                        set_={"entry": statement.excluded.entry})
+    return upsert
 
 
 def _kv_upsert(dialect: object) -> sa.Insert:
     statement = dialect.insert(kv)  # type: ignore[attr-defined]
-    return statement.on_conflict_do_update(index_elements=["key"], set_={"value": statement.excluded.value})
+    upsert: sa.Insert = statement.on_conflict_do_update(index_elements=["key"],
+                                                        set_={"value": statement.excluded.value})
+    return upsert
 
 
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}

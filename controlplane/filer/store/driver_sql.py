@@ -79,6 +79,6 @@ class DriverSql:
         except self._dialect.loaded_dbapi.Error as err:
             raise self._wrapped(text, rows, err) from err
 
-    def _wrapped(self, text: str, params: Any, err: Exception) -> exc.DBAPIError:
+    def _wrapped(self, text: str, params: Any, err: Exception) -> exc.StatementError:
         return exc.DBAPIError.instance(text, params, err, self._dialect.loaded_dbapi.Error,
                                        dialect=self._dialect)
