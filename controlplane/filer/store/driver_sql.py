@@ -25,6 +25,9 @@ from sqlalchemy import exc
 _STATEMENTS = {
     "find": "SELECT entry FROM filer_entries WHERE directory = ? AND name = ?",
     "find_for_update": "SELECT entry FROM filer_entries WHERE directory = ? AND name = ? FOR UPDATE",
+    # ensure_directory's read of an existing parent: creates in one directory share it, a delete or
+    # rename of that directory (FOR UPDATE) waits for them and they for it (core.py explains).
+    "find_for_share": "SELECT entry FROM filer_entries WHERE directory = ? AND name = ? FOR SHARE",
     "insert": "INSERT INTO filer_entries (directory, name, entry) VALUES (?, ?, ?) "
               "ON CONFLICT (directory, name) DO NOTHING RETURNING name",
     "upsert": "INSERT INTO filer_entries (directory, name, entry) VALUES (?, ?, ?) "
