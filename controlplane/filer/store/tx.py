@@ -67,14 +67,20 @@ class Tx:
 
     # entries
 
-    def find(self, directory: str, name: str, *, for_update: bool = False) -> bytes | None:
+    def find(
+        self, directory: str, name: str, *, for_update: bool = False, for_share: bool = False
+    ) -> bytes | None:
         """The entry's bytes or None. for_update=True (an addition to contract A) locks the row
         until this transaction ends (PostgreSQL SELECT ... FOR UPDATE), so a read-modify-write
         never works from an entry a concurrent transaction is replacing; a concurrent writer
-        waits, then reads what this one committed. SQLite needs no lock: BEGIN IMMEDIATE already
+        waits, then reads what this one committed. for_share=True (an addition) takes a shared
+        lock (FOR SHARE): holders do not block each other, a FOR UPDATE of the row waits for
+        them (a parent directory under creates). SQLite needs no lock: BEGIN IMMEDIATE already
         serializes writers."""
-        locking = for_update and not self._read_only and self._connection.dialect.name == "postgresql"
-        row = self.sql.execute("find_for_update" if locking else "find", (directory, name)).fetchone()
+        statement = "find"
+        if not self._read_only and self._connection.dialect.name == "postgresql":
+            statement = "find_for_update" if for_update else "find_for_share" if for_share else "find"
+        row = self.sql.execute(statement, (directory, name)).fetchone()
         return None if row is None else bytes(row[0])
 
     def _locking(self, query: sa.Select[Any], for_update: bool) -> sa.Select[Any]:
