@@ -102,13 +102,16 @@ class _Mutation:
         self.read_only = False  # _read's: expired entries are remembered, not deleted (load)
         self.expired: list[tuple[str, str]] = []
 
-    def find(self, directory: str, name: str, *, for_update: bool = False) -> filer_pb.Entry | None:
+    def find(
+        self, directory: str, name: str, *, for_update: bool = False, for_share: bool = False
+    ) -> filer_pb.Entry | None:
         """The entry or None; for_update locks its row until commit (every read that a write in
         this transaction is based on: on PostgreSQL a concurrent writer of the same entry waits,
-        so neither drops the other's chunks nor logs a stale old_entry)."""
+        so neither drops the other's chunks nor logs a stale old_entry); for_share takes a shared
+        lock (a parent directory, see ensure_directory)."""
         if directory == paths.ROOT and not name:
             return entries.root_entry()
-        blob = self.tx.find(directory, name, for_update=for_update)
+        blob = self.tx.find(directory, name, for_update=for_update, for_share=for_share)
         return self.load(directory, blob) if blob is not None else None
 
     def load(self, directory: str, blob: bytes) -> filer_pb.Entry | None:
@@ -173,10 +176,25 @@ class _Mutation:
 
     def ensure_directory(self, path: str) -> None:
         """Make `path` and its missing ancestors directories (ModeDir|0771, one create event
-        each); ParentIsFile when one of them is a file."""
+        each); ParentIsFile when one of them is a file.
+
+        The nearest existing ancestor is read FOR SHARE (PostgreSQL, READ COMMITTED), so no
+        entry is ever committed under a directory a concurrent recursive delete or rename removes:
+        those take the directory FOR UPDATE, and every row below it through children() (FOR
+        UPDATE) before deleting it, each directory's listing a statement of its own.
+        - This share lock first: the walk's FOR UPDATE of that row waits until this transaction
+          commits; its next statement (listing that directory) takes a new snapshot, so it sees
+          and removes what was created here.
+        - The walk's lock first: this FOR SHARE waits; the walker deleted the row, so it returns
+          no row when the walker commits (a locked row that was deleted is skipped), and the
+          directory is made again here, up to an ancestor that still exists (locked the same way).
+        Rows made here below the locked ancestor are new, so no walker can hold them. Share locks
+        never block each other: creates in one directory run side by side. A lock cycle (a group
+        commit batch holding a share lock a walker waits on while a later job waits on the
+        walker) is a deadlock PostgreSQL breaks: TransactionConflict, and the jobs run again."""
         if path == paths.ROOT:
             return
-        found = self.find_path(path)
+        found = self.find(*paths.split(path), for_share=True)
         if found is not None:
             if not entries.is_directory(found):
                 raise ParentIsFile(path, path)

@@ -29,7 +29,9 @@ class FakeTx:
         self.state = state
         self.committed: list[ChangeRow] = []  # as the real Tx: the rows this transaction logged
 
-    def find(self, directory: str, name: str, *, for_update: bool = False) -> bytes | None:
+    def find(
+        self, directory: str, name: str, *, for_update: bool = False, for_share: bool = False
+    ) -> bytes | None:
         return self.state.entries.get((directory, name))
 
     def insert(self, directory: str, name: str, entry: bytes) -> None:
