@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.integration]
 
 TREE_ENTRIES = 3_000  # the 50,000-entry run is ops/bench/filer_backup_compare.py
 TREE_LEVELS = 6
+LARGE_TREE_ENTRIES = 50_000  # the issue's size, once (one standby kind)
 CATCH_UP_SECONDS = 90.0
 EXIT_SECONDS = 60.0
 MakeDatabase = Callable[[], StoreConfig]
@@ -192,3 +193,16 @@ def test_promotion_serves_every_file(cluster_factory: Callable[..., LocalCluster
         except subprocess.TimeoutExpired:
             filer.kill()
             filer.wait(timeout=10)
+
+
+def test_fifty_thousand_entries_back_up_completely(cluster_factory: Callable[..., LocalCluster],
+                                                   tmp_path: Path, new_pg: MakeDatabase) -> None:
+    """The issue's size: 50,000 entries nested 6 levels, backed up into a standby; verify 0."""
+    cluster = cluster_factory(filers=1)
+    assert build_tree(cluster.filer, LARGE_TREE_ENTRIES, TREE_LEVELS) == LARGE_TREE_ENTRIES
+    config = backup_toml(tmp_path / "backup_filer.toml", standby_toml("sqlite", tmp_path, new_pg))
+    with backup_process([cluster.filer], config, tmp_path / "backup.log") as backup:
+        backup.start()
+        out = wait_verified([cluster.filer], config, CATCH_UP_SECONDS)
+        assert f"primary {LARGE_TREE_ENTRIES} entries, standby {LARGE_TREE_ENTRIES} entries" in out
+        assert backup.kill(signal.SIGTERM) == 0
