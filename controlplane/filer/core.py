@@ -174,6 +174,26 @@ class _Mutation:
         if found != ticket.recorded:
             raise UploadReclaimed(ticket.uploader, ticket.request, ticket.recorded, found)
 
+    def put(
+        self, directory: str, old: filer_pb.Entry | None, entry: filer_pb.Entry
+    ) -> filer_pb.SubscribeMetadataResponse:
+        """Insert `entry`, or replace `old` (read for update) with it: a file replaces a file, a
+        directory a directory; the chunks `old` no longer shares are queued."""
+        if old is None:
+            _keep_identity(None, entry)
+            hardlinks.settle(self.tx, None, entry)
+            self.tx.insert(directory, entry.name, entry.SerializeToString())
+            return self.log(directory, None, entry, directory)
+        path = paths.join(directory, entry.name)
+        if entries.is_directory(old) and not entries.is_directory(entry):
+            raise ExistingIsDirectory(path)
+        if not entries.is_directory(old) and entries.is_directory(entry):
+            raise ExistingIsFile(path)
+        _keep_identity(old, entry)
+        self.tx.upsert(directory, entry.name, entry.SerializeToString())
+        dropped = self.drop_chunks(old, entry)
+        return self.log(directory, old, entry, directory, delete_chunks=dropped)
+
     def ensure_directory(self, path: str) -> None:
         """Make `path` and its missing ancestors directories (ModeDir|0771, one create event
         each); ParentIsFile when one of them is a file.
@@ -413,21 +433,30 @@ class FilerCore:
                 m.ensure_directory(directory)
             m.finish_upload(upload)
             old = m.find(directory, entry.name, for_update=True)
-            if old is None:
-                _keep_identity(None, entry)
-                hardlinks.settle(m.tx, None, entry)
-                m.tx.insert(directory, entry.name, entry.SerializeToString())
-                return m.log(directory, None, entry, directory)
-            if o_excl:
+            if old is not None and o_excl:
                 raise EntryExists(path, entries.is_directory(old))
-            if entries.is_directory(old) and not entries.is_directory(entry):
-                raise ExistingIsDirectory(path)
-            if not entries.is_directory(old) and entries.is_directory(entry):
-                raise ExistingIsFile(path)
-            _keep_identity(old, entry)
-            m.tx.upsert(directory, entry.name, entry.SerializeToString())
-            dropped = m.drop_chunks(old, entry)
-            return m.log(directory, old, entry, directory, delete_chunks=dropped)
+            return m.put(directory, old, entry)
+
+        return await self._run(work, signatures)
+
+    async def create_many(
+        self, items: Sequence[tuple[str, filer_pb.Entry]], *, upload: UploadTicket | None = None,
+        signatures: Sequence[int] = (),
+    ) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
+        """Create or replace every (directory, entry) in ONE transaction, in order (parents before
+        children; missing parents are made), as create() without o_excl does each, except that a
+        directory already at a directory's place is kept as it is (copies.py: a tree copied onto
+        another). `upload`: the request that stored all their chunks. All or nothing."""
+        prepared = [(directory, _prepared(entry)) for directory, entry in items]
+
+        def work(m: _Mutation) -> builtins.list[filer_pb.SubscribeMetadataResponse]:
+            m.finish_upload(upload)
+            for directory, entry in prepared:
+                m.ensure_directory(directory)
+                old = m.find(directory, entry.name, for_update=True)
+                if old is None or not (entries.is_directory(old) and entries.is_directory(entry)):
+                    m.put(directory, old, entry)
+            return m.events
 
         return await self._run(work, signatures)
 
