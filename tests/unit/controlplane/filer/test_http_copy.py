@@ -10,6 +10,7 @@ from controlplane.filer import paths
 from controlplane.filer.core import FilerCore
 from controlplane.filer.http_api import FilerHttpApi, HttpSettings
 from kelp_http import Headers, Request, Response
+from tests.unit.controlplane.filer.conftest import queued
 from tests.unit.controlplane.filer.fake_volumes import FakeVolumes
 
 
@@ -71,3 +72,24 @@ async def test_missing_source_and_self_copy(api: FilerHttpApi) -> None:
     await call(api, "PUT", "/d/f", b"1")
     assert (await call(api, "POST", "/d/inner?cp.from=/d")).status == 400
     assert (await call(api, "GET", "/d/inner")).status == 404
+
+
+async def test_failed_tree_copy_commits_nothing_and_queues_its_chunks(api: FilerHttpApi) -> None:
+    """A source chunk that cannot be read half way through the tree: 500, no entry of the copy
+    exists (not even its top directory), and every chunk the copy stored is queued for deletion."""
+    volumes = api.core.volumes
+    assert isinstance(volumes, FakeVolumes)
+    data = bytes(range(256)) * 5000  # two chunks at maxMB=1
+    for name in ("a.bin", "b.bin", "c.bin"):
+        assert (await call(api, "PUT", f"/t/sub/{name}", data)).status == 201
+    before = set(volumes.needles)
+    lost = sorted(await fids(api, "/t/sub/b.bin"))[1]
+    del volumes.needles[lost]  # a.bin copies whole, then b.bin's read fails
+
+    reply = await call(api, "POST", "/t2?cp.from=/t")
+    assert reply.status == 500
+    assert (await call(api, "GET", "/t2")).status == 404
+    assert (await call(api, "GET", "/t2/sub/a.bin")).status == 404
+    copied = set(volumes.needles) - before
+    assert len(copied) >= 2, "a.bin's chunks were never copied: the failure came too early"
+    assert set(queued(api.core.store)) == copied, "a chunk the copy stored is neither queued nor committed"
