@@ -182,6 +182,13 @@ def _utc_seconds(seconds: int) -> str:
 def _rfc3339(seconds: int, nanos: int) -> str:
     if seconds == 0 and nanos == 0:
         return GO_ZERO_TIME
+    return _rfc3339_cached(seconds, nanos)
+
+
+@functools.lru_cache(maxsize=16384)
+def _rfc3339_cached(seconds: int, nanos: int) -> str:
+    # Entries written together share stamps (an upload's mtime, crtime and ctime are one), so
+    # whole stamps repeat too.
     stamp = _utc_seconds(seconds)
     if nanos:
         stamp += "." + f"{nanos:09d}".rstrip("0")

@@ -33,6 +33,11 @@ _STATEMENTS = {
     "upsert": "INSERT INTO filer_entries (directory, name, entry) VALUES (?, ?, ?) "
               "ON CONFLICT (directory, name) DO UPDATE SET entry = excluded.entry",
     "delete": "DELETE FROM filer_entries WHERE directory = ? AND name = ?",
+    # Tx.list without a prefix or locks (every listing page): after, or from, a name.
+    "list_after": "SELECT name, entry FROM filer_entries WHERE directory = ? AND name > ? "
+                  "ORDER BY name LIMIT ?",
+    "list_from": "SELECT name, entry FROM filer_entries WHERE directory = ? AND name >= ? "
+                 "ORDER BY name LIMIT ?",
     "finish_upload": "DELETE FROM filer_pending_uploads WHERE uploader = ? AND request = ? RETURNING fid",
     "record_upload": "INSERT INTO filer_pending_uploads (uploader, request, fid, created_ns) "
                      "VALUES (?, ?, ?, ?)",

@@ -108,6 +108,10 @@ class Tx:
         names start with `prefix`, at most `limit`; for_update locks the rows returned (as find)."""
         if limit <= 0:
             return []
+        if not prefix and not for_update:  # every listing page: driver SQL (driver_sql.py)
+            statement = "list_from" if inclusive else "list_after"
+            rows = self.sql.execute(statement, (directory, start, limit)).fetchall()
+            return [(row[0], bytes(row[1])) for row in rows]
         e = entries.c
         query = sa.select(e.name, e.entry).where(e.directory == directory)
         if start:
