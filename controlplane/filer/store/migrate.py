@@ -1,5 +1,10 @@
 """Apply and check the filer schema's Alembic migrations (migrations/ at the repository root).
 
+The directory is found through importlib: `migrations` is a package of kelp's distribution
+(pyproject lists it, with its non-Python files as package data), so an installed kelp finds the
+copy in site-packages and a checkout or editable install finds the repository's. A checkout whose
+`migrations` cannot be imported (run with another sys.path) falls back to the repository path.
+
 `upgrade(engine)` brings a database to head in one transaction; on PostgreSQL it first takes a
 transaction-scoped advisory lock, so filers (or `kelp filer.migrate`) starting together on one
 database migrate one after another instead of racing to create the same tables.
@@ -9,6 +14,8 @@ Imports SQLAlchemy and Alembic only.
 
 from __future__ import annotations
 
+import importlib
+from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,8 +25,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-# The repository's migrations/ (kelp runs from a checkout or an editable install).
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+MIGRATIONS_PACKAGE = "migrations"
+# A checkout's migrations/, when the package cannot be imported.
+CHECKOUT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 VERSION_TABLE = "filer_alembic_version"  # the same name migrations/env.py gives Alembic
 # pg_advisory_xact_lock key for "the filer schema is being migrated" (any fixed 64-bit number).
 MIGRATION_LOCK_KEY = 0x6B656C7066696C72  # "kelpfilr"
@@ -33,11 +41,26 @@ class MigrationsMissing(Exception):
         self.path = path
 
 
+def migrations_dir() -> Path:
+    """The directory of kelp's `migrations` package (Alembic needs a real directory: a zipped
+    install is refused). Raises MigrationsMissing."""
+    try:
+        package = importlib.import_module(MIGRATIONS_PACKAGE)
+    except ImportError:
+        package = None
+    if package is not None and getattr(package, "KELP_FILER_MIGRATIONS", False):
+        found = resources.files(package)
+        if isinstance(found, Path) and (found / "env.py").is_file():
+            return found
+        raise MigrationsMissing(Path(str(found)))
+    if (CHECKOUT_MIGRATIONS_DIR / "env.py").is_file():  # another `migrations` or none importable
+        return CHECKOUT_MIGRATIONS_DIR
+    raise MigrationsMissing(CHECKOUT_MIGRATIONS_DIR)
+
+
 def alembic_config() -> Config:
-    if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise MigrationsMissing(MIGRATIONS_DIR)
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     return config
 
 
