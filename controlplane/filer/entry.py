@@ -257,20 +257,30 @@ def entry_json(
         "GroupNames": list(a.group_name) if a.group_name else None,
         "SymlinkTarget": a.symlink_target,
         "Md5": _b64(a.md5),
-        "FileSize": a.file_size if directory else file_size(entry),
+        "FileSize": a.file_size,  # a file's is set below, from its chunks or content too
         "Rdev": a.rdev,
         "Inode": a.inode,
         "Extended": {k: _b64(v) or "" for k, v in sorted(extended.items())} if extended else None,
     }
-    shown = list(entry.chunks if chunks is None else chunks)
+    stored = entry.chunks
+    shown = stored if chunks is None else list(chunks)
     if shown:
         out["chunks"] = [chunk_json(c) for c in shown]
-    out.update({
-        "HardLinkId": _b64(entry.hard_link_id),
-        "HardLinkCounter": entry.hard_link_counter,
-        "Content": _b64(entry.content),
-        "Remote": None,
-        "Quota": entry.quota,
-        "WORMEnforcedAtTsNs": entry.worm_enforced_at_ts_ns,
-    })
+    content = entry.content
+    if not directory:
+        size = int(a.file_size)
+        if content:
+            size = max(size, len(content))
+        else:  # file_size(entry), in the same pass over the chunks
+            for chunk in stored:
+                end = chunk.offset + chunk.size
+                if end > size:
+                    size = end
+        out["FileSize"] = size
+    out["HardLinkId"] = _b64(entry.hard_link_id)
+    out["HardLinkCounter"] = entry.hard_link_counter
+    out["Content"] = _b64(content)
+    out["Remote"] = None
+    out["Quota"] = entry.quota
+    out["WORMEnforcedAtTsNs"] = entry.worm_enforced_at_ts_ns
     return out
