@@ -15,7 +15,8 @@ Thin over `MasterCore`. Where each call is answered:
 - KeepConnected: the leader streams where volumes live, from the control event stream
   (`core.hub`) folded per stream by `LocationView`: first one VolumeLocation per live data node
   with all its volume ids (the first naming this master as leader; an empty cluster gets one
-  leader-only message with an empty url), then new/deleted volume ids as events are applied.
+  leader-only message with an empty url), then new/deleted volume ids as events are applied, and a
+  ClusterNodeUpdate whenever a filer (or other announced node) joins or leaves (cluster_nodes.py).
   A follower sends one VolumeLocation{leader} and ends the stream, so the client dials the leader;
   a leader that loses leadership does the same.
 - VolumeListStream: the leader streams the tree, then the volumes in batches; a follower answers
@@ -102,6 +103,11 @@ def volume_location(delta: NodeDelta) -> wpb.VolumeLocation:
         new_vids=delta.added,
         deleted_vids=delta.removed,
     )
+
+
+def _node_update(node: ClusterNode, is_add: bool) -> wpb.ClusterNodeUpdate:
+    return wpb.ClusterNodeUpdate(node_type=node.client_type, address=node.address, is_add=is_add,
+                                 filer_group=node.filer_group, created_at_ns=node.created_at_ns)
 
 
 def _location(url: str, public_url: str, grpc_port: int, data_center: str) -> wpb.Location:
@@ -342,6 +348,12 @@ class WeedServicer:
             await self._redirect(context)
             return
         log.debug("keep connected client_type=%s peer=%s", hello.client_type, context.peer())
+        # Joins and departures of cluster nodes are pushed on every stream (cluster_nodes.py);
+        # a filer first hears the nodes already listed, then its own join.
+        updates: asyncio.Queue[wpb.ClusterNodeUpdate] = asyncio.Queue()
+        unwatch = self.cluster_nodes.watch(
+            lambda node, is_add: updates.put_nowait(_node_update(node, is_add)),
+            replay=hello.client_type == "filer")
         joined = self.cluster_nodes.join(ClusterNode(
             client_type=hello.client_type, address=hello.client_address, version=hello.version,
             filer_group=hello.filer_group, data_center=hello.data_center, rack=hello.rack,
@@ -350,14 +362,16 @@ class WeedServicer:
         if joined is not None:
             log.info("cluster node joined type=%s address=%s", *joined)
         try:
-            await self._keep_connected(context)
+            await self._keep_connected(context, updates)
         finally:
+            unwatch()
             self.cluster_nodes.leave(joined)
             if joined is not None:
                 log.info("cluster node left type=%s address=%s", *joined)
 
-    async def _keep_connected(self, context: Context) -> None:
-        """The leader's side of one KeepConnected stream, until leadership moves (then redirect)."""
+    async def _keep_connected(self, context: Context, updates: asyncio.Queue[wpb.ClusterNodeUpdate]) -> None:
+        """The leader's side of one KeepConnected stream, until leadership moves (then redirect):
+        volume locations, and the cluster node `updates` (after the full view)."""
         view = LocationView()
         snapshot = self._core.snapshot()
         view.load_snapshot(snapshot)
@@ -366,9 +380,15 @@ class WeedServicer:
         # The next item is awaited in a task that survives the leadership checks (cancelling a
         # generator's __anext__ would end the generator).
         pending: asyncio.Future[HubItem] = asyncio.ensure_future(anext(items))
+        update = asyncio.ensure_future(updates.get())
         try:
             while True:
-                await asyncio.wait({pending}, timeout=self._leader_check)
+                await asyncio.wait({pending, update}, timeout=self._leader_check,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if update.done():
+                    await context.write(wpb.KeepConnectedResponse(cluster_node_update=update.result()))
+                    update = asyncio.ensure_future(updates.get())
+                    continue
                 if not pending.done():
                     if not self._core.is_leader():
                         break
@@ -384,7 +404,8 @@ class WeedServicer:
                     await context.write(wpb.KeepConnectedResponse(volume_location=volume_location(delta)))
         finally:
             pending.cancel()
-            await asyncio.wait({pending})  # never raises the pending step's own cancellation
+            update.cancel()
+            await asyncio.wait({pending, update})  # never raises the pending step's own cancellation
             if isinstance(items, AsyncGenerator):  # follow() is one; end it now, not at GC
                 await items.aclose()
         await self._redirect(context)
