@@ -8,7 +8,10 @@ KeepConnected stream to it with client_type "filer" and client_address "ip:port.
 - it walks the master list; a master's first message may name another leader (compared on the
   HTTP "host:port"; a ".grpcPort" suffix gives the gRPC port, else +10000): it then dials that
   leader at once. A follower ends its stream right after that message;
-- while connected it only reads (the volume locations the master streams are not needed here);
+- while connected it only reads: the volume locations the master streams are not needed here;
+  its ClusterNodeUpdate pushes keep `peers`, the other filers of this filer's group connected to
+  that master (the master first replays the ones already listed, so the set is exact after each
+  connect: it is emptied when a stream is taken, and kept while none is);
 - when the stream ends (leadership moved, the master stopped) it dials again at once, the named
   leader first; when every master has failed in a row it pauses `retry_seconds` before the next
   round, so a cluster without a leader is not hammered.
@@ -60,6 +63,14 @@ class NoMasters(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class PeerFiler:
+    """Another filer of this filer's group, as the master announced it."""
+
+    address: str  # "ip:port.grpcPort"
+    created_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Outcome:
     connected: bool  # the master took the stream (it answered as the leader)
     redirect: ServerAddress | None  # the leader it named instead, to dial next
@@ -86,6 +97,8 @@ class MasterLink:
         self.current: str | None = None  # HTTP "host:port" of the master holding the stream
         self.connects = 0  # streams a master has taken, for tests and statistics
         self._connected = asyncio.Event()
+        # Other filers of this group that the master holding the stream knows, by address.
+        self.peers: dict[str, PeerFiler] = {}
 
     async def wait_connected(self, timeout: float) -> str:
         """The master holding the stream, once one does (raises TimeoutError)."""
@@ -115,6 +128,16 @@ class MasterLink:
             for channel in channels.values():
                 await channel.close(None)
 
+    def _peer_update(self, update: wpb.ClusterNodeUpdate) -> None:
+        if (update.node_type != CLIENT_TYPE or update.filer_group != self.identity.filer_group
+                or update.address == self.identity.address):
+            return
+        if update.is_add:
+            self.peers[update.address] = PeerFiler(update.address, update.created_at_ns)
+            log.info("master link: peer filer joined address=%s", update.address)
+        elif self.peers.pop(update.address, None) is not None:
+            log.info("master link: peer filer left address=%s", update.address)
+
     def _set_current(self, master: str | None) -> None:
         self.current = master
         if master is None:
@@ -140,6 +163,9 @@ class MasterLink:
                 reply = await call.read()
                 if reply is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing from grpc-stubs
                     break
+                if reply.HasField("cluster_node_update"):
+                    self._peer_update(reply.cluster_node_update)
+                    continue
                 leader = reply.volume_location.leader
                 if leader:
                     try:
@@ -151,6 +177,7 @@ class MasterLink:
                         return _Outcome(connected, named)
                 if not connected:
                     connected = True
+                    self.peers.clear()  # this master replays the peers it lists, after this message
                     self._set_current(master.http)
                     log.info("master link: registered with master %s as %s", master.http,
                              self.identity.address)

@@ -1,7 +1,8 @@
 """The filer's MasterLink against real master_pb.Seaweed servicers (MasterCore on an in-memory log):
 it registers with the leader (ListClusterNodes lists it, with its version and join time, and
 forgets it when the link stops), follows a follower's redirect to the leader, moves to the new
-leader when leadership changes, and keeps retrying while no master answers."""
+leader when leadership changes, keeps retrying while no master answers, and keeps the peer filers
+of its group from the master's ClusterNodeUpdate pushes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -83,8 +85,8 @@ def listed(m: Master) -> list[str]:
 
 
 @asynccontextmanager
-async def linked(masters: list[str]) -> AsyncIterator[MasterLink]:
-    link = MasterLink(masters, FILER, retry_seconds=0.05)
+async def linked(masters: list[str], identity: FilerIdentity = FILER) -> AsyncIterator[MasterLink]:
+    link = MasterLink(masters, identity, retry_seconds=0.05)
     task = asyncio.ensure_future(link.run())
     try:
         yield link
@@ -154,5 +156,58 @@ def test_the_link_keeps_trying_until_a_master_answers() -> None:
             async with linked([m.address]) as link:
                 await asyncio.sleep(0.3)  # a few retry rounds (nothing to poll for: it must not connect)
                 assert link.current is None and link.connects == 0
+
+    run(scenario())
+
+
+@asynccontextmanager
+async def tool_stream(m: Master) -> AsyncIterator[Any]:
+    """A tool's KeepConnected stream (client_type "client"), open once its first message came: from
+    then on the master pushes it every cluster node update."""
+    call = m.stub.KeepConnected()
+    try:
+        await call.write(wpb.KeepConnectedRequest(client_type="client", version="test"))
+        first = await asyncio.wait_for(call.read(), WAIT_SECONDS)
+        assert first.HasField("volume_location")
+        yield call
+    finally:
+        call.cancel()
+
+
+async def next_node_update(call: Any) -> wpb.ClusterNodeUpdate:
+    while True:
+        reply = await asyncio.wait_for(call.read(), WAIT_SECONDS)
+        assert reply is not grpc.aio.EOF  # type: ignore[attr-defined]
+        if reply.HasField("cluster_node_update"):
+            return reply.cluster_node_update
+
+
+def test_filers_learn_of_each_other_and_of_a_departure() -> None:
+    other = FilerIdentity("127.0.0.1:8889.18889", version="kelp-test")
+    elsewhere = FilerIdentity("127.0.0.1:8890.18890", filer_group="g2")
+
+    async def scenario() -> None:
+        async with master() as m, linked([m.address]) as first:
+            await first.wait_connected(WAIT_SECONDS)  # joined: the master joins it before answering
+            async with tool_stream(m) as tool:
+                async with linked([m.address], other) as second:
+                    # The joiner hears the filer already there (replayed), the other hears the join.
+                    await eventually("the second learns of the first", lambda: FILER.address in second.peers)
+                    await eventually("the first learns of the second", lambda: other.address in first.peers)
+                    assert set(first.peers) == {other.address} and set(second.peers) == {FILER.address}
+                    joined = first.peers[other.address].created_at_ns
+                    assert joined and joined == next(n.created_at_ns for n in await filers(m)
+                                                     if n.address == other.address)
+                    async with linked([m.address], elsewhere) as third:
+                        await eventually("the third is listed", lambda: bool(m.servicer.cluster_nodes.listed(
+                            "filer", "g2")))
+                        assert not third.peers, "a filer of another group is not a peer"
+                        assert elsewhere.address not in first.peers
+                await eventually("the first learns of the departure", lambda: not first.peers)
+                # Tools hear every push too (SeaweedFS's master sends them to every client), in order.
+                seen = [(u.address, u.is_add, u.filer_group) for u in
+                        [await next_node_update(tool) for _ in range(4)]]
+                assert seen == [(other.address, True, ""), (elsewhere.address, True, "g2"),
+                                (elsewhere.address, False, "g2"), (other.address, False, "")]
 
     run(scenario())
