@@ -14,35 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from controlplane.filer.backup.checkpoint import CHECKPOINT_KEY, Checkpoint
 from controlplane.filer.backup.events import ROOT, Step, Upsert
 from controlplane.filer.store import FilerStore, Tx, prefix_upper_bound
-from controlplane.filer.store.tables import entries, kv
+from controlplane.filer.store.tables import entries
 
 _E = entries.c
-_DELETE_ROW = entries.delete().where(_E.directory == sa.bindparam("d"), _E.name == sa.bindparam("n"))
-
-
-def _upsert(dialect: object) -> sa.Insert:
-    statement = dialect.insert(entries)  # type: ignore[attr-defined]
-    upsert: sa.Insert = statement.on_conflict_do_update(index_elements=["directory", "name"],
-                                                        set_={"entry": statement.excluded.entry})
-    return upsert
-
-
-def _kv_upsert(dialect: object) -> sa.Insert:
-    statement = dialect.insert(kv)  # type: ignore[attr-defined]
-    upsert: sa.Insert = statement.on_conflict_do_update(index_elements=["key"],
-                                                        set_={"value": statement.excluded.value})
-    return upsert
-
-
-_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
-# Built once: Tx.kv_put builds its statement per call, which cost 0.8 ms of a 1.2 ms one-event
-# batch on PostgreSQL (most of the backup's own share of the lag).
-_PUT_CHECKPOINT = {"postgresql": _kv_upsert(postgresql), "sqlite": _kv_upsert(sqlite)}
 
 
 class Standby:
@@ -50,6 +28,9 @@ class Standby:
 
     def __init__(self, store: FilerStore) -> None:
         self.store = store
+        # apply() runs one batch at a time: one kept connection (FilerStore.lane) saves a pool
+        # checkout per batch, most of a one-event batch's cost besides its round trips.
+        self._lane = store.lane()
 
     def checkpoint(self) -> Checkpoint | None:
         """The stored checkpoint; None when there is none. Raises BadCheckpoint."""
@@ -59,13 +40,11 @@ class Standby:
 
     def apply(self, steps: Sequence[Step], checkpoint: Checkpoint | None) -> None:
         """Apply the steps in order and store the checkpoint (when given), in one transaction."""
-        with self.store.transaction() as tx:
+        with self.store.transaction(lane=self._lane) as tx:
             for step in steps:
                 _run_step(tx, step)
             if checkpoint is not None:
-                connection = tx.connection
-                connection.execute(_PUT_CHECKPOINT[connection.dialect.name],
-                                   {"key": CHECKPOINT_KEY, "value": checkpoint.encode()})
+                tx.kv_put(CHECKPOINT_KEY, checkpoint.encode())
 
     def write_entries(self, rows: Sequence[Upsert], checkpoint: Checkpoint | None = None) -> None:
         """Traversal pages: upsert rows (and, with the last page, the checkpoint)."""
@@ -85,13 +64,15 @@ class Standby:
 
 
 def _run_step(tx: Tx, step: Step) -> None:
-    connection = tx.connection
-    if step.deletes:
-        connection.execute(_DELETE_ROW, [{"d": op.directory, "n": op.name} for op in step.deletes])
-    if step.upserts:
-        rows = [{"directory": op.directory, "name": op.name, "entry": op.entry} for op in step.upserts]
-        # One row: a plain execute (executemany's batching costs more than it saves here).
-        connection.execute(_UPSERT[connection.dialect.name], rows[0] if len(rows) == 1 else rows)
+    # Driver SQL (store/driver_sql.py): the same statements as Tx.delete and Tx.upsert, batched.
+    if len(step.deletes) == 1:  # one row: a plain execute (executemany costs more than it saves)
+        tx.sql.execute("delete", (step.deletes[0].directory, step.deletes[0].name))
+    elif step.deletes:
+        tx.sql.execute_many("delete", [(op.directory, op.name) for op in step.deletes])
+    if len(step.upserts) == 1:
+        tx.sql.execute("upsert", (step.upserts[0].directory, step.upserts[0].name, step.upserts[0].entry))
+    elif step.upserts:
+        tx.sql.execute_many("upsert", [(op.directory, op.name, op.entry) for op in step.upserts])
     if step.tree_delete is not None:
         _delete_tree(tx, step.tree_delete.path)
 

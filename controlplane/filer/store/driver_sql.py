@@ -44,6 +44,8 @@ _STATEMENTS = {
     "renew_uploader": "INSERT INTO filer_uploaders (uploader, address, alive_until_ns) VALUES (?, ?, ?) "
                       "ON CONFLICT (uploader) DO UPDATE SET alive_until_ns = excluded.alive_until_ns, "
                       "address = excluded.address",
+    "kv_put": "INSERT INTO filer_kv (key, value) VALUES (?, ?) "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     "queue_chunk": "INSERT INTO filer_chunk_deletions (fid) VALUES (?)",
     # changelog.allocate_and_write: the seq row's UPDATE (last_ts_high only ever grows), the rows.
     "allocate": "UPDATE filer_change_state SET last_seq = last_seq + ?, "

@@ -164,9 +164,7 @@ class Tx:
 
     def kv_put(self, key: bytes, value: bytes) -> None:
         self._writing("kv_put")
-        statement = self._insert(kv).values(key=key, value=value)
-        self._connection.execute(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"value": statement.excluded.value}))
+        self.sql.execute("kv_put", (key, value))
 
     def kv_delete(self, key: bytes) -> bool:
         self._writing("kv_delete")
