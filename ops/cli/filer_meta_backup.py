@@ -20,19 +20,17 @@ import signal
 import sys
 
 from controlplane.filer.backup.checkpoint import BadCheckpoint
-from controlplane.filer.backup.config import load_backup_config
-from controlplane.filer.backup.errors import BackupConfigError, BackupError
+from controlplane.filer.backup.errors import BackupError
 from controlplane.filer.backup.filers import FilerSet
 from controlplane.filer.backup.follow import BATCH_EVENTS, BackupOptions, MetaBackup
 from controlplane.filer.backup.progress import BackupMetrics, serve_metrics
 from controlplane.filer.backup.standby import Standby
 from controlplane.filer.backup.traverse import TraversalFailed
-from controlplane.filer.errors import InvalidPath
-from controlplane.filer.paths import normalize
 from controlplane.filer.store import StoreError, open_store
 from dataplane.client.addresses import ServerAddress
 from kelp_http.eventloop import run as run_event_loop
-from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit
+from ops.cli.backup_args import backup_target
+from ops.cli.flags import FlagSet, host_ports, parse_or_exit
 from ops.cli.runner import LOG_LEVELS, setup_logging
 
 SUMMARY = "continuously back the filer's metadata up into a standby filer store"
@@ -60,16 +58,7 @@ def flag_set() -> FlagSet:
 def main(argv: list[str]) -> int:
     flags = parse_or_exit(flag_set(), argv)
     command = "kelp filer.meta.backup"
-    if not flags.texts("filer"):
-        exit_with_error(f"{command}: -filer is required (e.g. -filer=127.0.0.1:8888)")
-    try:
-        root = normalize(flags.text("filerPath"))
-    except InvalidPath as err:
-        exit_with_error(f"{command}: -filerPath: {err}")
-    try:
-        config = load_backup_config(flags.text("config"))
-    except BackupConfigError as err:
-        exit_with_error(f"{command}: {err}")
+    root, config = backup_target(flags, command)
     setup_logging(flags.text("logLevel"))
     for warning in config.warnings:
         log.warning("%s", warning)

@@ -12,17 +12,14 @@ import sys
 
 import grpc
 
-from controlplane.filer.backup.config import load_backup_config
-from controlplane.filer.backup.errors import BackupConfigError
 from controlplane.filer.backup.filers import FilerSet, rpc_reason
 from controlplane.filer.backup.standby import Standby
 from controlplane.filer.backup.verify import VerifyReport, verify
-from controlplane.filer.errors import InvalidPath
-from controlplane.filer.paths import normalize
 from controlplane.filer.store import StoreError, open_store
 from dataplane.client.addresses import ServerAddress
 from kelp_http.eventloop import run as run_event_loop
-from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit
+from ops.cli.backup_args import backup_target
+from ops.cli.flags import FlagSet, host_ports, parse_or_exit
 
 SUMMARY = "compare a filer's metadata with its standby store and list the differences"
 
@@ -36,16 +33,7 @@ def main(argv: list[str]) -> int:
     fs.integer("show", 10, "differences to print at most", minimum=0, maximum=20)
     flags = parse_or_exit(fs, argv)
     command = "kelp filer.meta.verify"
-    if not flags.texts("filer"):
-        exit_with_error(f"{command}: -filer is required (e.g. -filer=127.0.0.1:8888)")
-    try:
-        root = normalize(flags.text("filerPath"))
-    except InvalidPath as err:
-        exit_with_error(f"{command}: -filerPath: {err}")
-    try:
-        config = load_backup_config(flags.text("config"))
-    except BackupConfigError as err:
-        exit_with_error(f"{command}: {err}")
+    root, config = backup_target(flags, command)
     try:
         store = open_store(config.store, migrate=False)
     except StoreError as err:
