@@ -14,7 +14,6 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, cast
 
 import httptools
@@ -33,13 +32,32 @@ _DEFAULT_MAX_IDLE = 64
 IDLE_REUSE_S = 60.0
 # Request bodies up to this size are sent in the same write as the head.
 _COALESCE_LIMIT = 16 * 1024
+# Response bodies of at least this many bytes (with a Content-Length) bypass the parser once
+# their head is parsed: their pieces are kept as received (ClientResponse.pieces).
+RAW_BODY_MIN = 256 * 1024
 
 
-@dataclass(slots=True)
 class ClientResponse:
-    status: int
-    headers: Headers
-    body: bytes
+    """A whole response. `pieces` is the body as it arrived (large bodies are kept in the pieces
+    the socket delivered, not copied into one string); `body` joins them on first use."""
+
+    __slots__ = ("_body", "_pieces", "headers", "status")
+
+    def __init__(self, status: int, headers: Headers, pieces: list[bytes]) -> None:
+        self.status = status
+        self.headers = headers
+        self._pieces = pieces
+        self._body: bytes | None = pieces[0] if len(pieces) == 1 else None
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = b"".join(self._pieces)
+        return self._body
+
+    @property
+    def pieces(self) -> list[bytes]:
+        return self._pieces if self._body is None else [self._body]
 
 
 class _Stale(Exception):
@@ -57,6 +75,7 @@ class _ClientConnection(asyncio.Protocol):
         "_hostport",
         "_loop",
         "_parser",
+        "_raw_left",
         "_waiter",
         "closed",
         "keep_alive",
@@ -73,6 +92,7 @@ class _ClientConnection(asyncio.Protocol):
         self._parser: Any = None
         self._headers = Headers()
         self._body: list[bytes] = []
+        self._raw_left = -1  # >= 0: body bytes still to come past the parser (see data_received)
         self._got_bytes = False
         self._head_only = False
         self._headers_complete = False
@@ -112,10 +132,25 @@ class _ClientConnection(asyncio.Protocol):
                 self.transport.close()
             return
         self._got_bytes = True
+        if self._raw_left >= 0:
+            self._raw_body(data)
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as err:
             self._fail(MalformedResponse(self._hostport, str(err)))
+
+    def _raw_body(self, data: bytes) -> None:
+        """The rest of a large Content-Length body, kept as the socket's own bytes objects: the
+        parser would copy each into a new one (and the caller join them into a third)."""
+        if len(data) > self._raw_left:
+            # Bytes past the body on a connection with one request at a time: out of step.
+            self._fail(MalformedResponse(self._hostport, "bytes past the end of the response body"))
+            return
+        self._body.append(data)
+        self._raw_left -= len(data)
+        if not self._raw_left:
+            self._complete()
 
     # ---- parser callbacks ----------------------------------------------------------------------
 
@@ -131,10 +166,18 @@ class _ClientConnection(asyncio.Protocol):
             # llhttp cannot be told the request was HEAD, so it would wait for Content-Length bytes
             # that never come; the response is complete with its headers.
             self._complete()
+            return
+        length = self._headers.get("content-length")
+        if (200 <= status < 300 and status != 204 and length is not None and length.isdigit()
+                and int(length) >= RAW_BODY_MIN and "transfer-encoding" not in self._headers):
+            # A large body: after this feed, data_received takes the bytes past the parser.
+            self._raw_left = int(length)
 
     def on_body(self, body: bytes) -> None:
         if not self._done:
             self._body.append(body)
+            if self._raw_left > 0:
+                self._raw_left -= len(body)
 
     def on_message_complete(self) -> None:
         if self._done:
@@ -147,12 +190,11 @@ class _ClientConnection(asyncio.Protocol):
 
     def _complete(self) -> None:
         self._done = True
+        self._raw_left = -1
         parser = self._parser
         self.keep_alive = bool(parser.should_keep_alive()) and not self.closed
         body = self._body
-        response = ClientResponse(
-            parser.get_status_code(), self._headers, body[0] if len(body) == 1 else b"".join(body)
-        )
+        response = ClientResponse(parser.get_status_code(), self._headers, body if body else [b""])
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
@@ -180,6 +222,7 @@ class _ClientConnection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._headers = Headers()
         self._body = []
+        self._raw_left = -1
         self._got_bytes = False
         self._headers_complete = False
         self._head_only = head_only

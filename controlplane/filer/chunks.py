@@ -97,6 +97,9 @@ class VolumeIO(Protocol):
     async def fetch(self, fid: str) -> bytes:
         """The plain (decompressed) bytes of a needle; raises ChunkReadFailed."""
 
+    async def fetch_pieces(self, fid: str) -> list[bytes]:
+        """fetch() as a list of pieces to be concatenated (a large needle as received)."""
+
     async def delete(self, fid: str) -> None:
         """Delete a needle; an already missing one is fine. Raises on an unreachable server."""
 
@@ -363,26 +366,32 @@ async def iter_range(
         return
     data_chunks = await resolve_manifests(io, chunks)
     wanted = [iv for iv in visible_intervals(data_chunks) if iv.start < stop and iv.stop > start]
-    ahead: deque[asyncio.Task[bytes]] = deque()
+    ahead: deque[asyncio.Task[list[bytes]]] = deque()
     next_fetch = 0
 
     def top_up() -> None:
         nonlocal next_fetch
         while next_fetch < len(wanted) and len(ahead) < TRANSFER_CONCURRENCY:
-            ahead.append(asyncio.ensure_future(io.fetch(chunk_fid(wanted[next_fetch].chunk))))
+            ahead.append(asyncio.ensure_future(io.fetch_pieces(chunk_fid(wanted[next_fetch].chunk))))
             next_fetch += 1
 
     position = start
     try:
         top_up()
         for iv in wanted:
-            blob = await ahead.popleft()
+            pieces = await ahead.popleft()
             top_up()
             lo, hi = max(start, iv.start), min(stop, iv.stop)
             if lo > position:
                 yield bytes(lo - position)  # a hole
-            piece = blob[lo - iv.chunk.offset : hi - iv.chunk.offset]
-            yield piece + bytes(hi - lo - len(piece))  # a short needle reads as zeros past its end
+            first, last = lo - iv.chunk.offset, hi - iv.chunk.offset
+            if first == 0 and sum(len(p) for p in pieces) == last:
+                for piece in pieces:  # the whole needle: passed on as received, no join
+                    yield piece
+            else:
+                blob = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                piece = blob[first:last]
+                yield piece + bytes(hi - lo - len(piece))  # a short needle reads as zeros past its end
             position = hi
         if stop > position:
             yield bytes(stop - position)

@@ -178,6 +178,12 @@ class HttpVolumeIO:
             raise ChunkWriteFailed("", f"upload {assignment.fid} to {assignment.url}: {reply.status} {error}")
 
     async def fetch(self, fid: str) -> bytes:
+        pieces = await self.fetch_pieces(fid)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    async def fetch_pieces(self, fid: str) -> list[bytes]:
+        """The needle's plain bytes as the socket delivered them (chunks.iter_range streams them
+        on without joining a large chunk into one string first)."""
         try:
             found = await self._locator.lookup(volume_id_of(fid))
         except ClientError as err:
@@ -194,10 +200,10 @@ class HttpVolumeIO:
             if reply.status == 200:
                 if (reply.headers.get("content-encoding") or "") == "gzip":
                     try:
-                        return gzip.decompress(reply.body)
+                        return [gzip.decompress(reply.body)]
                     except (OSError, EOFError, zlib.error) as err:
                         raise ChunkReadFailed(fid, f"bad gzip data from {loc.url}: {err}") from err
-                return reply.body
+                return reply.pieces
             missing += reply.status == 404
             reasons.append(f"{loc.url}: status {reply.status}")
         all_missing = bool(found.locations) and missing == len(found.locations)

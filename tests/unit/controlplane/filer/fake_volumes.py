@@ -39,6 +39,10 @@ class FakeVolumes:
             raise ChunkReadFailed(fid, "404", missing=True)
         return self.needles[fid]
 
+    async def fetch_pieces(self, fid: str) -> list[bytes]:
+        data = await self.fetch(fid)  # in two pieces, so readers are tested on pieces
+        return [data[: len(data) // 2], data[len(data) // 2 :]]
+
     async def delete(self, fid: str) -> None:
         if self.unreachable:
             raise ConnectionError("volume server down")
