@@ -398,14 +398,26 @@ class FilerCore:
         self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int = 1000
     ) -> builtins.list[filer_pb.Entry]:
         """Children of `directory` in name (byte) order, after `start` (or from it, inclusive)."""
+        found = await self.list_stored(directory, start=start, inclusive=inclusive, prefix=prefix,
+                                       limit=limit)
+        return [entry for entry, _ in found]
 
-        def work(m: _Mutation) -> builtins.list[filer_pb.Entry]:
-            found: builtins.list[filer_pb.Entry] = []
+    async def list_stored(
+        self, directory: str, *, start: str = "", inclusive: bool = False, prefix: str = "", limit: int = 1000
+    ) -> builtins.list[tuple[filer_pb.Entry, bytes | None]]:
+        """list(), each entry with its stored bytes when it reads exactly as stored (None for a
+        hard link, whose content comes from its group): a key for what an entry renders to."""
+
+        def work(m: _Mutation) -> builtins.list[tuple[filer_pb.Entry, bytes | None]]:
+            found: builtins.list[tuple[filer_pb.Entry, bytes | None]] = []
             after, from_start = start, inclusive
             while len(found) < limit:  # expired entries are skipped: read on to fill the page
                 want = limit - len(found)
                 rows = m.tx.list(directory, start=after, inclusive=from_start, prefix=prefix, limit=want)
-                found.extend(e for _, blob in rows if (e := m.load(directory, blob)) is not None)
+                for _, blob in rows:
+                    entry = m.load(directory, blob)
+                    if entry is not None:
+                        found.append((entry, None if hardlinks.link_id(entry) else blob))
                 if len(rows) < want:
                     break
                 after, from_start = rows[-1][0], False

@@ -60,12 +60,14 @@ from controlplane.filer.errors import (
     ParentIsFile,
 )
 from controlplane.filer.jwt_auth import FilerGuard, JwtRejected
+from controlplane.filer.listing_cache import RenderedEntries
 from controlplane.filer.path_rules import PathReadOnly
 from dataplane.volume.engine.errors import InvalidTtl
 from dataplane.volume.engine.types import Ttl
 from kelp_http import MultipartError, RangeNotSatisfiable, Request, Response, error_response, json_response
 from kelp_http.multipart import MultipartStream, StreamedPart, parse_multipart
 from kelp_http.ranges import build_multipart_byteranges, content_range, parse_ranges
+from kelp_http.response import compact_json
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,7 @@ class FilerHttpApi:
         self.core = core
         self.volumes = volumes
         self.settings = settings or HttpSettings()
+        self._rendered_entries = RenderedEntries()  # listing JSON per (path, stored bytes)
         self._methods: dict[str, Callable[[Request, str, bool], Awaitable[Response]]] = {
             "GET": self._get,
             "HEAD": self._get,
@@ -459,12 +462,12 @@ class FilerHttpApi:
         limit = min(max(_int_param(query, "limit", s.dir_list_limit), 1), s.dir_list_limit)
         last = query.get("lastFileName", "")
         pattern, exclude = query.get("namePattern", ""), query.get("namePatternExclude", "")
-        found: list[filer_pb.Entry] = []
+        found: list[tuple[filer_pb.Entry, bytes | None]] = []
         more = False
         start = last
         while True:  # pages until limit + 1 entries pass the name patterns (the +1 says "more")
-            page = await self.core.list(path, start=start, limit=limit + 1)
-            for child in page:
+            page = await self.core.list_stored(path, start=start, limit=limit + 1)
+            for child, stored in page:
                 if pattern and not fnmatch.fnmatchcase(child.name, pattern):
                     continue
                 if exclude and fnmatch.fnmatchcase(child.name, exclude):
@@ -472,24 +475,46 @@ class FilerHttpApi:
                 if len(found) == limit:
                     more = True
                     break
-                found.append(child)
+                found.append((child, stored))
             if more or len(page) < limit + 1:
                 break
-            start = page[-1].name
+            start = page[-1][0].name
         if req.headers.get("accept") != "application/json":
             if not s.expose_directory_data:
                 return error_response(403, "ui is disabled")
-            return _html_listing(path, found, more)
-        body = {
+            return _html_listing(path, [e for e, _ in found], more)
+        body: dict[str, object] = {
             "Version": VERSION,
             "Path": "" if path == paths.ROOT else path,
-            "Entries": [entries.entry_json(paths.join(path, e.name), e) for e in found] or None,
+            "Entries": None,
             "Limit": limit,
-            "LastFileName": found[-1].name if found else last,
+            "LastFileName": found[-1][0].name if found else last,
             "ShouldDisplayLoadMore": more,
             "EmptyFolder": not found,
         }
-        return json_response(body, pretty=bool(query.get("pretty")))
+        if query.get("pretty"):
+            body["Entries"] = [entries.entry_json(paths.join(path, e.name), e) for e, _ in found] or None
+            return json_response(body, pretty=True)
+        # The entries are spliced in as rendered bytes, most from the cache (listing_cache.py):
+        # the same bytes json_response would write for the whole dict.
+        head = compact_json(body)
+        if found:
+            rendered = b"[" + b",".join(self._rendered(path, found)) + b"]"
+            head = head.replace(b'"Entries":null', b'"Entries":' + rendered, 1)
+        return Response(200, [("Content-Type", "application/json")], head)
+
+    def _rendered(self, path: str, found: list[tuple[filer_pb.Entry, bytes | None]]) -> list[bytes]:
+        cache = self._rendered_entries
+        out = []
+        for entry, stored in found:
+            full_path = paths.join(path, entry.name)
+            rendered = cache.get(full_path, stored) if stored is not None else None
+            if rendered is None:
+                rendered = compact_json(entries.entry_json(full_path, entry))
+                if stored is not None:
+                    cache.put(full_path, stored, rendered)
+            out.append(rendered)
+        return out
 
     async def _read_file(self, req: Request, path: str, entry: filer_pb.Entry) -> Response:
         etag = entries.etag(entry)

@@ -83,6 +83,23 @@ async def test_listing_json_and_patterns(api: FilerHttpApi) -> None:
     assert (await call(api, "GET", "/nodir/", Accept="application/json")).status == 404
 
 
+async def test_listing_bytes_match_the_json_of_the_page_and_follow_changes(api: FilerHttpApi) -> None:
+    for name in ("a", "b"):
+        await call(api, "PUT", f"/lc/{name}", b"1")
+    for _ in range(2):  # the second listing comes from rendered entries kept by the first
+        fast = await call(api, "GET", "/lc", Accept="application/json")
+        pretty = await call(api, "GET", "/lc?pretty=y", Accept="application/json")
+        assert json.loads(bytes(fast.body)) == json.loads(bytes(pretty.body))
+        assert bytes(fast.body) == json.dumps(json.loads(bytes(pretty.body)), separators=(",", ":"),
+                                              ensure_ascii=False).encode()
+    await call(api, "PUT", "/lc/b", b"longer")  # new stored bytes: rendered anew
+    listed = doc(await call(api, "GET", "/lc", Accept="application/json"))["Entries"]
+    sizes = {e["FullPath"]: e["FileSize"] for e in listed}
+    assert sizes == {"/lc/a": 1, "/lc/b": 6}
+    empty = doc(await call(api, "GET", "/lc?namePattern=zz*", Accept="application/json"))
+    assert empty["Entries"] is None and empty["EmptyFolder"] is True
+
+
 async def test_conditionals_compare_nanoseconds(api: FilerHttpApi) -> None:
     await call(api, "PUT", "/c/f", b"data")
     first = await call(api, "GET", "/c/f")
