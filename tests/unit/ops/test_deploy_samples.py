@@ -30,3 +30,11 @@ def test_security_sample_has_every_key_with_its_default() -> None:
     assert loaded.warnings == ()
     assert set(loaded.values) == set(SECURITY_SCHEMA)
     assert security_settings(loaded) == SecuritySettings()
+
+
+def test_filer_toml_sample_loads_without_warnings() -> None:
+    from controlplane.filer.config import load_store_config
+
+    settings = load_store_config(DEPLOY / "filer.toml")
+    assert settings.warnings == ()
+    assert settings.store.kind == "postgres" and settings.change_retention_seconds == 168 * 3600
