@@ -102,6 +102,8 @@ class FilerStore:
         self._log_engine = make_engine(dataclasses.replace(config, pool_size=LOG_READ_POOL_SIZE))
         self._signal = ChangeSignal()
         self._lanes: list[StoreLane] = []
+        self._record_lane = self.lane()  # record_uploads's (see there)
+        self._record_lane_free = threading.Lock()
         self._sqlite_writer = threading.RLock() if config.kind == "sqlite" else None
         self._listener: PgListener | None = None
         if config.kind == "postgres":
@@ -156,8 +158,9 @@ class FilerStore:
                 yield connection
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self._errors(), self._writer(False), self.engine.connect() as connection, connection.begin():
+    def _write(self, lane: StoreLane | None = None) -> Iterator[sa.Connection]:
+        connect = self.engine.connect() if lane is None else lane.connection()
+        with self._errors(), self._writer(False), connect as connection, connection.begin():
             yield connection
 
     def _writer(self, read_only: bool) -> contextlib.AbstractContextManager[object]:
@@ -293,11 +296,18 @@ class FilerStore:
         before its chunk is uploaded."""
         now = time.time_ns()
         values = [(uploader, request, fid, now) for request, fid in rows]
-        with self._write() as connection:
-            sql = DriverSql(connection)  # on every small PUT's path: driver SQL (driver_sql.py)
-            sql.execute("renew_uploader", (uploader, address, alive_until_ns))
-            if values:
-                sql.execute_many("record_upload", values)
+        # On every small PUT's path: a kept connection when no other record is using it (each
+        # journal records one batch at a time, so nearly always), and driver SQL.
+        lane = self._record_lane if self._record_lane_free.acquire(blocking=False) else None
+        try:
+            with self._write(lane) as connection:
+                sql = DriverSql(connection)
+                sql.execute("renew_uploader", (uploader, address, alive_until_ns))
+                if values:
+                    sql.execute_many("record_upload", values)
+        finally:
+            if lane is not None:
+                self._record_lane_free.release()
 
     def renew_uploader(self, uploader: str, address: str, alive_until_ns: int) -> None:
         with self._write() as connection:
