@@ -33,6 +33,7 @@ import pytest
 from psycopg import sql
 
 from controlplane.filer.store import StoreConfig
+from ops.localcluster import LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_HOST = os.environ.get("KELP_PG_HOST", "127.0.0.1")
@@ -111,6 +112,28 @@ def filer_toml(config: StoreConfig) -> str:
     return (f'[postgres]\nhost = "{config.host}"\nport = {config.port}\nuser = "{config.user}"\n'
             f'password = "{config.password}"\ndatabase = "{config.database}"\nsslmode = "{config.sslmode}"\n'
             f"pool_size = {config.pool_size}\n")
+
+
+@contextlib.contextmanager
+def filer_cluster(kind: str, *, filers: int = 1, filer_flags: tuple[str, ...] = ()) -> Iterator[LocalCluster]:
+    """A started one-volume LocalCluster whose `filers` filers share SQLite (`kind` "sqlite",
+    each its own file) or a fresh PostgreSQL database (dropped after); logs printed on failure."""
+    database = store = ""
+    if kind == "postgres":
+        require_server()
+        database = create_database()
+        store = filer_toml(store_config(database))
+    made = LocalCluster(1, filers=filers, filer_store=store, filer_flags=list(filer_flags))
+    try:
+        made.start()
+        yield made
+    except BaseException:
+        print(made.logs())
+        raise
+    finally:
+        made.stop()
+        if database:
+            drop_database(database)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ops.localcluster import HttpReply, LocalCluster, http_call, multipart_file
-from tests.pgtest import filer_toml, require_server, store_config
+from tests.pgtest import filer_cluster
 
 # The collector looks at its queue every second; a loaded 2-core box may need several passes.
 GC_SECONDS = 30.0
@@ -28,27 +28,8 @@ JSON = {"Accept": "application/json"}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
-    store = ""
-    database = ""
-    if request.param == "postgres":
-        require_server()
-        from tests.pgtest import create_database, drop_database
-
-        database = create_database()
-        store = filer_toml(store_config(database))
-    made = LocalCluster(1, filers=1, filer_store=store, filer_flags=["-maxMB=1"])
-    try:
-        made.start()
+    with filer_cluster(request.param, filer_flags=("-maxMB=1",)) as made:
         yield made
-    except BaseException:
-        print(made.logs())
-        raise
-    finally:
-        made.stop()
-        if database:
-            from tests.pgtest import drop_database
-
-            drop_database(database)
 
 
 def call(cluster: LocalCluster, method: str, path: str, body: bytes = b"", **headers: str) -> HttpReply:

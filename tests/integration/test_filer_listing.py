@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from ops.localcluster import LocalCluster
-from tests.pgtest import filer_toml, require_server, store_config
+from tests.pgtest import filer_cluster
 
 pytestmark = pytest.mark.timeout(280)
 
@@ -36,27 +36,8 @@ def _names() -> list[str]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
-    store = ""
-    database = ""
-    if request.param == "postgres":
-        require_server()
-        from tests.pgtest import create_database
-
-        database = create_database()
-        store = filer_toml(store_config(database))
-    made = LocalCluster(1, filers=1, filer_store=store)
-    try:
-        made.start()
+    with filer_cluster(request.param) as made:
         yield made
-    except BaseException:
-        print(made.logs())
-        raise
-    finally:
-        made.stop()
-        if database:
-            from tests.pgtest import drop_database
-
-            drop_database(database)
 
 
 class _Clients:

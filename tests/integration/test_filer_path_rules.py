@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ops.localcluster import HttpReply, LocalCluster, http_call
-from tests.pgtest import filer_toml, require_server, store_config
+from tests.pgtest import filer_cluster
 
 RULE_SECONDS = 20.0  # another filer polls filer.conf every 2 s; a loaded box may take longer
 POLL_SECONDS = 0.1
@@ -25,25 +25,8 @@ SHELL_SECONDS = 60.0
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
-    store = database = ""
-    filers = 1
-    if request.param == "postgres":
-        require_server()
-        from tests.pgtest import create_database
-
-        database = create_database()
-        store = filer_toml(store_config(database))
-        filers = 2
-    made = LocalCluster(1, filers=filers, filer_store=store)
-    try:
-        made.start()
+    with filer_cluster(request.param, filers=2 if request.param == "postgres" else 1) as made:
         yield made
-    finally:
-        made.stop()
-        if database:
-            from tests.pgtest import drop_database
-
-            drop_database(database)
 
 
 def configure(cluster: LocalCluster, args: str) -> str:

@@ -19,7 +19,7 @@ from kelp_pb import weed_filer_pb2 as filer_pb
 from kelp_pb import weed_filer_pb2_grpc
 
 from ops.localcluster import HttpReply, LocalCluster, http_call
-from tests.pgtest import filer_toml, require_server, store_config
+from tests.pgtest import filer_cluster
 
 GC_SECONDS = 30.0  # the chunk collector looks at its queue every second; a loaded box needs more
 POLL_SECONDS = 0.1
@@ -28,23 +28,8 @@ JSON = {"Accept": "application/json"}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
-    store = database = ""
-    if request.param == "postgres":
-        require_server()
-        from tests.pgtest import create_database
-
-        database = create_database()
-        store = filer_toml(store_config(database))
-    made = LocalCluster(1, filers=1, filer_store=store)
-    try:
-        made.start()
+    with filer_cluster(request.param) as made:
         yield made
-    finally:
-        made.stop()
-        if database:
-            from tests.pgtest import drop_database
-
-            drop_database(database)
 
 
 def call(cluster: LocalCluster, method: str, path: str, body: bytes = b"", **headers: str) -> HttpReply:
