@@ -263,5 +263,22 @@ def test_mount_copy_diff_rename_delete(
                 ),
             )
             assert listing(filer, "/tree/dd/e") == ["big.bin"]
+            # Truncation and an extended attribute set through the mount land in kelp's entry.
+            big = mountpoint / "tree" / "dd" / "e" / "big.bin"
+            os.truncate(big, 1000)
+            os.setxattr(big, "user.kelp-test", b"kept")
+            assert os.getxattr(big, "user.kelp-test") == b"kept"
+
+            def truncated_with_xattr() -> bool:
+                with urllib.request.urlopen(f"http://{filer}/tree/dd/e/big.bin?metadata=true",
+                                            timeout=TOOL_SECONDS) as reply:
+                    meta = json.loads(reply.read())
+                # weed mount keeps an xattr as extended["xattr-<name>"] (base64 in the JSON)
+                extended = meta.get("Extended") or {}
+                return meta["FileSize"] == 1000 and extended.get("xattr-user.kelp-test") == "a2VwdA=="
+
+            wait_for("the truncation and the xattr in kelp", truncated_with_xattr)
+            with urllib.request.urlopen(f"http://{filer}/tree/dd/e/big.bin", timeout=TOOL_SECONDS) as reply:
+                assert reply.read() == (source / "d" / "e" / "big.bin").read_bytes()[:1000]
     finally:
         _unmount(mountpoint)
