@@ -9,7 +9,7 @@ from controlplane.filer.backup.config import BackupConfig, load_backup_config
 from controlplane.filer.backup.errors import BackupConfigError
 from controlplane.filer.errors import InvalidPath
 from controlplane.filer.paths import normalize
-from ops.cli.flags import Flags, exit_with_error
+from controlplane.shell.flags import Flags, exit_with_error
 
 
 def backup_target(flags: Flags, command: str) -> tuple[str, BackupConfig]:

@@ -4,7 +4,7 @@ Parses weed-style flags, runs ops.bench.blob on uvloop, prints weed-like tables 
 line `RESULT_JSON {...}` for scripts. Exit status 0 when nothing failed, 1 if any request
 failed, 2 on a usage error.
 
-Imports ops.cli.flags, ops.bench.blob and kelp_http only: no server code.
+Imports controlplane.shell.flags, ops.bench.blob and kelp_http only: no server code.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import sys
 
+from controlplane.shell.flags import FlagSet, host_ports, parse_or_exit, positive
 from kelp_http import run
 from ops.bench.blob import REQUEST_TIMEOUT_S, BenchConfig, BenchmarkError, BlobBenchmark
-from ops.cli.flags import FlagSet, host_ports, parse_or_exit, positive
 
 SUMMARY = "write then read many small files over the HTTP API, weed-style"
 

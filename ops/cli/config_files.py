@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from controlplane.master.config import VolumeGrowthConfig
-from ops.cli.flags import exit_with_error
+from controlplane.shell.flags import exit_with_error
 
 log = logging.getLogger(__name__)
 

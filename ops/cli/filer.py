@@ -14,9 +14,9 @@ import os
 from typing import TYPE_CHECKING
 
 from controlplane.filer.config import FilerConfigError, FilerStoreSettings, find_filer_toml, load_store_config
+from controlplane.shell.flags import Flags, FlagSet, exit_with_error, host_ports, parse_or_exit
 from ops.cli import runner
 from ops.cli.config_files import SecuritySettings, load_settings_or_exit
-from ops.cli.flags import Flags, FlagSet, exit_with_error, host_ports, parse_or_exit
 
 if TYPE_CHECKING:
     from controlplane.filer.server import FilerConfig

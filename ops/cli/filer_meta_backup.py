@@ -27,10 +27,10 @@ from controlplane.filer.backup.progress import BackupMetrics, serve_metrics
 from controlplane.filer.backup.standby import Standby
 from controlplane.filer.backup.traverse import TraversalFailed
 from controlplane.filer.store import StoreError, open_store
+from controlplane.shell.flags import FlagSet, host_ports, parse_or_exit
 from dataplane.client.addresses import ServerAddress
 from kelp_http.eventloop import run as run_event_loop
 from ops.cli.backup_args import backup_target
-from ops.cli.flags import FlagSet, host_ports, parse_or_exit
 from ops.cli.runner import LOG_LEVELS, setup_logging
 
 SUMMARY = "continuously back the filer's metadata up into a standby filer store"

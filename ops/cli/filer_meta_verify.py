@@ -16,10 +16,10 @@ from controlplane.filer.backup.filers import FilerSet, rpc_reason
 from controlplane.filer.backup.standby import Standby
 from controlplane.filer.backup.verify import VerifyReport, verify
 from controlplane.filer.store import StoreError, open_store
+from controlplane.shell.flags import FlagSet, host_ports, parse_or_exit
 from dataplane.client.addresses import ServerAddress
 from kelp_http.eventloop import run as run_event_loop
 from ops.cli.backup_args import backup_target
-from ops.cli.flags import FlagSet, host_ports, parse_or_exit
 
 SUMMARY = "compare a filer's metadata with its standby store and list the differences"
 

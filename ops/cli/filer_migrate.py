@@ -13,7 +13,7 @@ import sys
 
 from controlplane.filer.config import FilerConfigError, find_filer_toml, load_store_config
 from controlplane.filer.store import StoreError, migrate_store
-from ops.cli.flags import FlagSet, exit_with_error, parse_or_exit
+from controlplane.shell.flags import FlagSet, exit_with_error, parse_or_exit
 
 SUMMARY = "apply the filer store's schema migrations (filer.toml's database) and exit"
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from ops.cli.flags import exit_with_error
+from controlplane.shell.flags import exit_with_error
 
 # name -> (module, one-line summary). Summaries live here so `kelp help` imports nothing.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {

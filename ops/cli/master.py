@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from controlplane.master.config import MasterConfig
+from controlplane.shell.flags import FlagSet, FlagValue, exit_with_error, host_ports, parse_or_exit, positive
 from dataplane.volume.engine.errors import InvalidReplication
 from dataplane.volume.engine.types import ReplicaPlacement
 from ops.cli import runner
 from ops.cli.config_files import ServerSettings, load_settings_or_exit
-from ops.cli.flags import FlagSet, FlagValue, exit_with_error, host_ports, parse_or_exit, positive
 
 SUMMARY = "start a master server: volume id -> location map and file id assignment"
 _DEFAULTS = MasterConfig()

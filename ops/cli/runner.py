@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
+from controlplane.shell.flags import Flags, FlagSet, exit_with_error
 from kelp_http.eventloop import run as run_event_loop
 from kelp_http.request_id import RequestIdFilter
-from ops.cli.flags import Flags, FlagSet, exit_with_error
 
 log = logging.getLogger(__name__)
 

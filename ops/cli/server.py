@@ -14,6 +14,7 @@ import os
 from dataclasses import replace
 
 from controlplane.master.config import MasterConfig
+from controlplane.shell.flags import Flags, FlagSet, exit_with_error, parse_or_exit, positive
 from dataplane.client.addresses import ServerAddress
 from dataplane.volume.config import VolumeServerConfig
 from ops.cli import filer as filer_cli
@@ -21,7 +22,6 @@ from ops.cli import master as master_cli
 from ops.cli import runner
 from ops.cli import volume as volume_cli
 from ops.cli.config_files import load_settings, load_settings_or_exit
-from ops.cli.flags import Flags, FlagSet, exit_with_error, parse_or_exit, positive
 from ops.cli.master import peer_list, peers, replication
 from ops.cli.volume import INDEX_CHOICES, READ_MODES, index_kind, max_per_dir
 

@@ -1,10 +1,11 @@
 """`kelp shell`: the admin shell. `-c "cmd1; cmd2"` (or a script piped on stdin) runs the
 commands in order and stops at the first failure, exiting 1 after one line on stderr saying what
-failed; otherwise an interactive prompt with history and completion (ops.shell.repl).
+failed; otherwise an interactive prompt with history and completion (controlplane.shell.repl).
 
 The shell finds the leader itself from any master in `-master` and follows it across failovers.
 
-Imports ops.shell and ops.cli.flags; grpc only through ops.shell.grpc_master_admin.
+Imports controlplane.shell (its flags too); grpc only through
+controlplane.shell.grpc_master_admin.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from ops.cli.flags import FlagSet, host_ports, parse_or_exit
-from ops.shell.env import ShellEnv
-from ops.shell.grpc_master_admin import GrpcMasterAdmin
-from ops.shell.master_pool import MasterPool
-from ops.shell.registry import Registry
-from ops.shell.repl import Repl
-from ops.shell.session import ExitRequested, Session
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.flags import FlagSet, host_ports, parse_or_exit
+from controlplane.shell.grpc_master_admin import GrpcMasterAdmin
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Registry
+from controlplane.shell.repl import Repl
+from controlplane.shell.session import ExitRequested, Session
 
 SUMMARY = 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'
 DEFAULT_HISTORY = "~/.kelp_shell_history"

@@ -11,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from ops.cli.flags import FlagSet, parse_or_exit
+from controlplane.shell.flags import FlagSet, parse_or_exit
 
 SUMMARY = "print the kelp version"
 # The SeaweedFS release whose HTTP API and volume format kelp is checked against.

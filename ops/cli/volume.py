@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from controlplane.shell.flags import FlagSet, exit_with_error, host_ports, parse_or_exit, positive
 from dataplane.volume.config import VolumeServerConfig
 from ops.cli import runner
 from ops.cli.config_files import ServerSettings, load_settings_or_exit
-from ops.cli.flags import FlagSet, exit_with_error, host_ports, parse_or_exit, positive
 
 SUMMARY = "start a volume server: stores needles and serves them over HTTP"
 _DEFAULTS = VolumeServerConfig()

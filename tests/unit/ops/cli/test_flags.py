@@ -1,11 +1,11 @@
-"""ops.cli.flags: every spelling weed users type parses to typed values; every mistake is one
+"""controlplane.shell.flags: every spelling weed users type parses to typed values; every mistake is one
 line that names the flag and what to fix."""
 
 from __future__ import annotations
 
 import pytest
 
-from ops.cli.flags import FlagError, FlagSet, HelpRequested, host_ports, parse_or_exit, positive
+from controlplane.shell.flags import FlagError, FlagSet, HelpRequested, host_ports, parse_or_exit, positive
 
 
 def make() -> FlagSet:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.shell.flags import FlagError
 from ops.cli import master, server, volume
-from ops.cli.flags import FlagError
 
 
 def test_kelp_server_puts_master_data_under_dir_and_shares_ip(tmp_path: Path) -> None:

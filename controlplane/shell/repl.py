@@ -15,9 +15,9 @@ import os
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TextIO
 
-from ops.shell.errors import UnknownCommand
-from ops.shell.registry import Registry
-from ops.shell.session import ExitRequested, Session
+from controlplane.shell.errors import UnknownCommand
+from controlplane.shell.registry import Registry
+from controlplane.shell.session import ExitRequested, Session
 
 PROMPT = "> "
 HISTORY_LENGTH = 1000  # lines kept in the history file: months of typical admin use, a few KiB

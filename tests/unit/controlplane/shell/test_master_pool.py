@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from ops.shell.errors import MasterGone, NoMasterAvailable
-from ops.shell.master_pool import MasterPool
-from tests.unit.ops.shell.fake_masters import FakeCluster
+from controlplane.shell.errors import MasterGone, NoMasterAvailable
+from controlplane.shell.master_pool import MasterPool
+from tests.unit.controlplane.shell.fake_masters import FakeCluster
 
 M1, M2, M3 = "m1:9333", "m2:9333", "m3:9333"
 

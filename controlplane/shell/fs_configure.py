@@ -12,7 +12,8 @@ kelp addition: `-filer=host:port[.grpcPort]` names the filer (weed shell takes i
 (LookupDirectoryEntry, CreateEntry with inline content) as weed's SaveInsideFiler does. Not
 offered: -worm, -wormGracePeriod, -wormRetentionTime (kelp filers do not enforce WORM).
 
-Imports ops.shell, ops.cli.flags, the filer's pure path_rules module and grpc for the filer call.
+Imports controlplane.shell (its flags too), the filer's pure path_rules module and grpc for the
+filer call.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from kelp_pb import weed_filer_pb2_grpc
 
 from controlplane.filer import path_rules
 from controlplane.filer.path_rules import PathConf
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandFailed, CommandUsageError
+from controlplane.shell.flags import Flags, FlagSet
+from controlplane.shell.registry import Command
 from dataplane.client.addresses import InvalidServerAddress, ServerAddress
 from dataplane.volume.engine.errors import InvalidReplication
 from dataplane.volume.engine.types import ReplicaPlacement
-from ops.cli.flags import Flags, FlagSet
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandFailed, CommandUsageError
-from ops.shell.registry import Command
 
 DEFAULT_FILER = "localhost:8888"
 FILER_CALL_SECONDS = 10.0

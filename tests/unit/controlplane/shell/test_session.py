@@ -8,13 +8,13 @@ import io
 
 import pytest
 
-from ops.cli.flags import Flags
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandFailed
-from ops.shell.master_pool import MasterPool
-from ops.shell.registry import Command, Registry
-from ops.shell.session import ExitRequested, Session
-from tests.unit.ops.shell.fake_masters import FakeCluster
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandFailed
+from controlplane.shell.flags import Flags
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Command, Registry
+from controlplane.shell.session import ExitRequested, Session
+from tests.unit.controlplane.shell.fake_masters import FakeCluster
 
 ran: list[str] = []
 

@@ -1,14 +1,14 @@
 """The command registry: every family's commands by name, close-name suggestions, flag parsing
-through ops.cli.flags with the shell's own hints, and help text."""
+through controlplane.shell.flags with the shell's own hints, and help text."""
 
 from __future__ import annotations
 
 import pytest
 
-from ops.cli.flags import Flags, FlagSet, HelpRequested
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandUsageError, UnknownCommand
-from ops.shell.registry import FAMILIES, Command, Registry
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandUsageError, UnknownCommand
+from controlplane.shell.flags import Flags, FlagSet, HelpRequested
+from controlplane.shell.registry import FAMILIES, Command, Registry
 
 
 class Echo(Command):
@@ -25,7 +25,7 @@ class Echo(Command):
 
 def test_the_cluster_family_is_registered() -> None:
     registry = Registry.load()
-    assert "ops.shell.cluster" in FAMILIES
+    assert "controlplane.shell.cluster" in FAMILIES
     cluster = {"cluster.status", "cluster.raft.ps", "cluster.raft.add", "cluster.raft.remove"}
     assert cluster <= set(registry.names())
 

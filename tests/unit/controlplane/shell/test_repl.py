@@ -7,12 +7,12 @@ import asyncio
 import io
 from collections.abc import Iterator
 
-from ops.shell.env import ShellEnv
-from ops.shell.master_pool import MasterPool
-from ops.shell.registry import Registry
-from ops.shell.repl import PROMPT, Repl, command_flags, completions
-from ops.shell.session import Session
-from tests.unit.ops.shell.fake_masters import FakeCluster
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Registry
+from controlplane.shell.repl import PROMPT, Repl, command_flags, completions
+from controlplane.shell.session import Session
+from tests.unit.controlplane.shell.fake_masters import FakeCluster
 
 M1 = "m1:9333"
 

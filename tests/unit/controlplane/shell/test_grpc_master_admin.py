@@ -13,10 +13,10 @@ import grpc
 import pytest
 from kelp_pb import master_admin_pb2, master_admin_pb2_grpc, weed_master_pb2, weed_master_pb2_grpc
 
+from controlplane.shell.errors import MasterGone, MasterNotLeader, MasterRefused
+from controlplane.shell.grpc_master_admin import GrpcMasterAdmin, call_error
 from dataplane.client.addresses import ServerAddress
 from ops.cli import shell
-from ops.shell.errors import MasterGone, MasterNotLeader, MasterRefused
-from ops.shell.grpc_master_admin import GrpcMasterAdmin, call_error
 
 SELF = "127.0.0.1:1"  # the fake master's HTTP address (never dialled: its gRPC port is explicit)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
-from ops.shell.master_pool import MasterPool
+from controlplane.shell.master_pool import MasterPool
 
 
 class AdminLock(Protocol):

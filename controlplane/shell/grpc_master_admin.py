@@ -6,7 +6,7 @@ become the shell's: UNAVAILABLE and DEADLINE_EXCEEDED are `MasterGone` (ask anot
 FAILED_PRECONDITION with "leader=host:port" in its details is `MasterNotLeader`, anything else
 is `MasterRefused`.
 
-The only ops.shell module that imports grpc and kelp_pb.
+The only controlplane.shell module that imports grpc and kelp_pb.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import TypeVar, cast
 import grpc
 from kelp_pb import master_admin_pb2, master_admin_pb2_grpc, weed_master_pb2, weed_master_pb2_grpc
 
+from controlplane.shell.errors import MasterCallError, MasterGone, MasterNotLeader, MasterRefused
+from controlplane.shell.master_admin import ClusterStatus, Member, Role, TopologyCounts
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
-from ops.shell.errors import MasterCallError, MasterGone, MasterNotLeader, MasterRefused
-from ops.shell.master_admin import ClusterStatus, Member, Role, TopologyCounts
 
 # Status is read from memory on the master: a master that takes longer is as good as gone.
 STATUS_TIMEOUT_SECONDS = 5.0
@@ -39,7 +39,7 @@ _R = TypeVar("_R")
 
 
 class GrpcMasterAdmin:
-    """Implements `ops.shell.master_admin.MasterAdmin` for one master."""
+    """Implements `controlplane.shell.master_admin.MasterAdmin` for one master."""
 
     def __init__(self, address: ServerAddress) -> None:
         self._address = address

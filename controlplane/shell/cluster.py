@@ -10,18 +10,18 @@ names a master by its address alone, so `-id` is accepted and ignored (remove us
 address when `-address` is not given: weed's ids are master addresses). Both act at once, as
 weed's do, after `env.before_mutation`.
 
-Imports ops.shell and ops.cli.flags only.
+Imports controlplane.shell and controlplane.shell.flags only.
 """
 
 from __future__ import annotations
 
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandUsageError, MasterCallError, NoMasterAvailable
+from controlplane.shell.flags import Flags, FlagSet, FlagValue, host_ports
+from controlplane.shell.master_admin import ClusterStatus, Member, TopologyCounts
+from controlplane.shell.registry import Command
+from controlplane.shell.table import plural, render_fields, render_table, yes_no
 from dataplane.client.addresses import ServerAddress
-from ops.cli.flags import Flags, FlagSet, FlagValue, host_ports
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandUsageError, MasterCallError, NoMasterAvailable
-from ops.shell.master_admin import ClusterStatus, Member, TopologyCounts
-from ops.shell.registry import Command
-from ops.shell.table import plural, render_fields, render_table, yes_no
 
 MEMBER_HEADERS = ["ADDRESS", "RAFT", "ROLE", "HEALTHY"]
 DIGEST_CHARS = 16  # of the state's sha256: enough to tell two masters' states apart by eye

@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from controlplane.shell.errors import MasterGone, MasterNotLeader, NoMasterAvailable
+from controlplane.shell.master_admin import ClusterStatus, MasterAdmin
 from dataplane.client.addresses import InvalidServerAddress, ServerAddress
-from ops.shell.errors import MasterGone, MasterNotLeader, NoMasterAvailable
-from ops.shell.master_admin import ClusterStatus, MasterAdmin
 
 T = TypeVar("T")
 Connect = Callable[[ServerAddress], MasterAdmin]

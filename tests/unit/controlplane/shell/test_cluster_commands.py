@@ -8,12 +8,12 @@ import io
 
 import pytest
 
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandFailed
-from ops.shell.master_pool import MasterPool
-from ops.shell.registry import Registry
-from ops.shell.session import Session
-from tests.unit.ops.shell.fake_masters import FakeCluster
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandFailed
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Registry
+from controlplane.shell.session import Session
+from tests.unit.controlplane.shell.fake_masters import FakeCluster
 
 M1, M2, M3 = "m1:9333", "m2:9333", "m3:9333"
 

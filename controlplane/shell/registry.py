@@ -1,13 +1,13 @@
 """Shell commands and the registry that finds them by name.
 
 A command is a `Command` subclass named `area.verb` (SeaweedFS's names: cluster.status,
-volume.list, ec.encode). It declares its flags on an `ops.cli.flags.FlagSet` (so `-flag=value`,
+volume.list, ec.encode). It declares its flags on an `controlplane.shell.flags.FlagSet` (so `-flag=value`,
 `-flag value` and `--flag value` all work, with the same one-line errors as `kelp` itself) and
 runs as a coroutine on the session's event loop. Each command family is one module listing its
 commands in `COMMANDS`; `FAMILIES` names those modules, so adding a family is adding a module and
 one line here (issue 6: volume, ec, fs, lock).
 
-Imports the standard library and ops.cli.flags only; families are imported by `load()`.
+Imports the standard library and controlplane.shell.flags only; families are imported by `load()`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from ops.cli.flags import FlagError, Flags, FlagSet
-from ops.shell.errors import CommandUsageError, UnknownCommand
+from controlplane.shell.errors import CommandUsageError, UnknownCommand
+from controlplane.shell.flags import FlagError, Flags, FlagSet
 
 if TYPE_CHECKING:
-    from ops.shell.env import ShellEnv
+    from controlplane.shell.env import ShellEnv
 
-FAMILIES: tuple[str, ...] = ("ops.shell.cluster", "ops.shell.fs_configure")
+FAMILIES: tuple[str, ...] = ("controlplane.shell.cluster", "controlplane.shell.fs_configure")
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one
 
@@ -52,7 +52,7 @@ class Command(ABC):
         return flags
 
     def parse(self, args: Sequence[str]) -> Flags:
-        """Parse arguments; raises CommandUsageError, or ops.cli.flags.HelpRequested for -h."""
+        """Parse arguments; raises CommandUsageError, or controlplane.shell.flags.HelpRequested for -h."""
         try:
             return self.flag_set().parse(args)
         except FlagError as err:

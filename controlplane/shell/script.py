@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ops.shell.errors import ScriptSyntaxError
+from controlplane.shell.errors import ScriptSyntaxError
 
 _BLANKS = frozenset(" \t\r\f\v")
 _ENDS = frozenset(";\n")

@@ -7,13 +7,13 @@ import asyncio
 import io
 import json
 
-from ops.shell.env import ShellEnv
-from ops.shell.fs_configure import SIMULATION_NOTE, FsConfigure
-from ops.shell.master_pool import MasterPool
-from ops.shell.registry import Registry
-from ops.shell.session import Session
-from tests.unit.ops.shell.fake_masters import FakeCluster
-from tests.unit.ops.shell.test_cluster_commands import FakeLock
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.fs_configure import SIMULATION_NOTE, FsConfigure
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Registry
+from controlplane.shell.session import Session
+from tests.unit.controlplane.shell.fake_masters import FakeCluster
+from tests.unit.controlplane.shell.test_cluster_commands import FakeLock
 
 
 class FakeConfFile:

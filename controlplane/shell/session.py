@@ -13,12 +13,18 @@ from __future__ import annotations
 import logging
 from typing import TextIO
 
-from ops.cli.flags import HelpRequested
-from ops.shell.env import ShellEnv
-from ops.shell.errors import CommandFailed, CommandUsageError, ScriptSyntaxError, ShellError, UnknownCommand
-from ops.shell.registry import Registry
-from ops.shell.script import Invocation, parse_script
-from ops.shell.table import render_table
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import (
+    CommandFailed,
+    CommandUsageError,
+    ScriptSyntaxError,
+    ShellError,
+    UnknownCommand,
+)
+from controlplane.shell.flags import HelpRequested
+from controlplane.shell.registry import Registry
+from controlplane.shell.script import Invocation, parse_script
+from controlplane.shell.table import render_table
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ops.shell.errors import ScriptSyntaxError
-from ops.shell.script import Invocation, parse_script
+from controlplane.shell.errors import ScriptSyntaxError
+from controlplane.shell.script import Invocation, parse_script
 
 
 def names_and_args(text: str) -> list[tuple[str, ...]]:

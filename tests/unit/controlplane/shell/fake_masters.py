@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controlplane.shell.errors import MasterGone, MasterNotLeader, MasterRefused
+from controlplane.shell.master_admin import ClusterStatus, Member, TopologyCounts
 from dataplane.client.addresses import ServerAddress
-from ops.shell.errors import MasterGone, MasterNotLeader, MasterRefused
-from ops.shell.master_admin import ClusterStatus, Member, TopologyCounts
 
 
 @dataclass
