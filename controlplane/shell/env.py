@@ -35,6 +35,12 @@ class ShellEnv:
         """Print `text`, ending it with a newline if it has none."""
         self.out.write(text if text.endswith("\n") else text + "\n")
 
+    async def close(self) -> None:
+        """The session ends: give back the admin lock if it holds one."""
+        release = getattr(self.admin_lock, "release", None)
+        if release is not None:
+            await release()
+
     async def before_mutation(self, command: str) -> None:
         """Call right before changing the cluster: fails unless the admin lock is held (once
         the session has one)."""

@@ -88,6 +88,18 @@ class GrpcMasterAdmin:
         reply = await self._call(self._admin.RaftRemoveServer(request, timeout=MEMBERSHIP_TIMEOUT_SECONDS))
         return members_of(reply.members)
 
+    async def lease_admin_lock(
+        self, lock_name: str, previous_token: int, client_name: str, message: str
+    ) -> tuple[int, int]:
+        request = weed_master_pb2.LeaseAdminTokenRequest(
+            previous_token=previous_token, lock_name=lock_name, client_name=client_name, message=message)
+        reply = await self._call(self._seaweed.LeaseAdminToken(request, timeout=STATUS_TIMEOUT_SECONDS))
+        return reply.token, reply.lock_ts_ns
+
+    async def release_admin_lock(self, lock_name: str, token: int) -> None:
+        request = weed_master_pb2.ReleaseAdminTokenRequest(previous_token=token, lock_name=lock_name)
+        await self._call(self._seaweed.ReleaseAdminToken(request, timeout=STATUS_TIMEOUT_SECONDS))
+
     async def close(self) -> None:
         await self._channel.close(None)
 

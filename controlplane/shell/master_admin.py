@@ -74,4 +74,13 @@ class MasterAdmin(Protocol):
         """Leader only: take the master at HTTP `address` out of the configuration; the members
         after."""
 
+    async def lease_admin_lock(
+        self, lock_name: str, previous_token: int, client_name: str, message: str
+    ) -> tuple[int, int]:
+        """Take (previous_token 0) or renew the cluster admin lock (master_pb LeaseAdminToken);
+        returns (token, lock_ts_ns). MasterRefused when another client holds it."""
+
+    async def release_admin_lock(self, lock_name: str, token: int) -> None:
+        """Give the lock back (master_pb ReleaseAdminToken)."""
+
     async def close(self) -> None: ...

@@ -24,7 +24,9 @@ from controlplane.shell.flags import FlagError, Flags, FlagSet
 if TYPE_CHECKING:
     from controlplane.shell.env import ShellEnv
 
-FAMILIES: tuple[str, ...] = ("controlplane.shell.cluster", "controlplane.shell.fs_configure")
+FAMILIES: tuple[str, ...] = (
+    "controlplane.shell.cluster", "controlplane.shell.fs_configure", "controlplane.shell.lock",
+)
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one
 

@@ -57,4 +57,5 @@ def main(argv: list[str]) -> int:
             Repl(session, runner.run, history_path=flags.text("history"), err=sys.stderr).loop()
             return 0
         finally:
+            runner.run(session.env.close())  # gives back the admin lock, if `lock` took it
             runner.run(masters.close())

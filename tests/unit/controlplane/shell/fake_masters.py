@@ -23,6 +23,8 @@ class FakeCluster:
     elect_after: int = 0
     topology: TopologyCounts | None = field(default_factory=lambda: TopologyCounts(1, 2, 3, 7))
     closed: list[str] = field(default_factory=list)
+    lock_holder: tuple[int, str] | None = None  # (token, client) of the admin lock
+    next_token: int = 1 << 32
 
     def connect(self, address: ServerAddress) -> FakeMaster:
         return FakeMaster(self, address.http)
@@ -103,6 +105,25 @@ class FakeMaster:
             raise MasterRefused(self._address, f"NOT_FOUND: {address} is not a member")
         self.cluster.members.remove(address)
         return self.cluster.member_list()
+
+    async def lease_admin_lock(
+        self, lock_name: str, previous_token: int, client_name: str, message: str
+    ) -> tuple[int, int]:
+        self._enter("lease_admin_lock")
+        self._leader_only()
+        holder = self.cluster.lock_holder
+        if holder is not None and holder[0] != previous_token:
+            raise MasterRefused(self._address, f"FAILED_PRECONDITION: already locked by {holder[1]}")
+        token = previous_token or self.cluster.next_token
+        self.cluster.next_token += 1
+        self.cluster.lock_holder = (token, client_name)
+        return token, 1000 + token
+
+    async def release_admin_lock(self, lock_name: str, token: int) -> None:
+        self._enter("release_admin_lock")
+        self._leader_only()
+        if self.cluster.lock_holder is not None and self.cluster.lock_holder[0] == token:
+            self.cluster.lock_holder = None
 
     async def close(self) -> None:
         self.cluster.closed.append(self._address)

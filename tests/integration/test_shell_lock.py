@@ -1,0 +1,47 @@
+"""`lock` / `unlock` against a real master: a session holding the lock (renewed in the background)
+keeps another `kelp shell` out, `unlock` lets it in, and a `-c` script's lock goes back at exit."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from controlplane.shell.env import ShellEnv
+from controlplane.shell.grpc_master_admin import GrpcMasterAdmin
+from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.registry import Registry
+from controlplane.shell.session import Session
+
+from .conftest import ClusterFactory
+from .test_shell import kelp_shell
+
+RENEWALS_SECONDS = 11.5  # past the 10 s lease: held only because the session renews it (every 4 s)
+
+
+def test_lock_excludes_other_shells_until_unlock(cluster_factory: ClusterFactory) -> None:
+    cluster = cluster_factory(1)
+    master = cluster.master
+
+    async def scenario() -> None:
+        out, err = io.StringIO(), io.StringIO()
+        masters = MasterPool([master], GrpcMasterAdmin)
+        holder = Session(Registry.load(), ShellEnv(masters, out), err=err)
+        try:
+            assert await holder.run_script("lock -message=test"), err.getvalue()
+            other = await asyncio.to_thread(kelp_shell, [master], "lock")
+            assert other.returncode == 1 and "already locked" in other.stderr.lower(), other.stderr
+            # The background renewal keeps it: still excluded after the lease would have lapsed.
+            await asyncio.sleep(RENEWALS_SECONDS)  # the time under test, not a synchronisation
+            later = await asyncio.to_thread(kelp_shell, [master], "lock")
+            assert later.returncode == 1, later.stdout
+            assert await holder.run_script("unlock"), err.getvalue()
+            freed = await asyncio.to_thread(kelp_shell, [master], "lock; cluster.status; unlock")
+            assert freed.returncode == 0, freed.stderr
+            # A script that ends while holding the lock gives it back at exit.
+            assert (await asyncio.to_thread(kelp_shell, [master], "lock")).returncode == 0
+            assert await holder.run_script("lock"), err.getvalue()
+        finally:
+            await holder.env.close()
+            await masters.close()
+
+    asyncio.run(scenario())
