@@ -19,7 +19,14 @@ import grpc
 from kelp_pb import master_admin_pb2, master_admin_pb2_grpc, weed_master_pb2, weed_master_pb2_grpc
 
 from controlplane.shell.errors import MasterCallError, MasterGone, MasterNotLeader, MasterRefused
-from controlplane.shell.master_admin import ClusterStatus, Member, Role, TopologyCounts
+from controlplane.shell.master_admin import (
+    ClusterStatus,
+    Member,
+    Role,
+    ServerReport,
+    TopologyCounts,
+    VolumeReport,
+)
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
 
 # Status is read from memory on the master: a master that takes longer is as good as gone.
@@ -88,6 +95,11 @@ class GrpcMasterAdmin:
         reply = await self._call(self._admin.RaftRemoveServer(request, timeout=MEMBERSHIP_TIMEOUT_SECONDS))
         return members_of(reply.members)
 
+    async def volume_topology(self) -> tuple[ServerReport, ...]:
+        request = weed_master_pb2.VolumeListRequest()
+        reply = await self._call(self._seaweed.VolumeList(request, timeout=TOPOLOGY_TIMEOUT_SECONDS))
+        return servers_of(reply.topology_info)
+
     async def lease_admin_lock(
         self, lock_name: str, previous_token: int, client_name: str, message: str
     ) -> tuple[int, int]:
@@ -133,6 +145,26 @@ def members_of(members: Iterable[master_admin_pb2.ClusterMember]) -> tuple[Membe
         )
         for m in members
     )
+
+
+def servers_of(topology: weed_master_pb2.TopologyInfo) -> tuple[ServerReport, ...]:
+    servers = []
+    for dc in topology.data_center_infos:
+        for rack in dc.rack_infos:
+            for node in rack.data_node_infos:
+                volumes = tuple(
+                    VolumeReport(
+                        volume_id=v.id, collection=v.collection, size=v.size, file_count=v.file_count,
+                        delete_count=v.delete_count, deleted_bytes=v.deleted_byte_count,
+                        read_only=v.read_only,
+                        replication=f"{v.replica_placement:03d}", disk_type=v.disk_type or disk_type,
+                    )
+                    for disk_type, disk in sorted(node.diskInfos.items())
+                    for v in sorted(disk.volume_infos, key=lambda v: v.id)
+                )
+                slots = sum(disk.max_volume_count for disk in node.diskInfos.values())
+                servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes))
+    return tuple(servers)
 
 
 def topology_counts_of(topology: weed_master_pb2.TopologyInfo) -> TopologyCounts:

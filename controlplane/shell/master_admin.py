@@ -54,6 +54,32 @@ class ClusterStatus:
     members: tuple[Member, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class VolumeReport:
+    """One volume replica as its server reports it (master_pb VolumeInformationMessage)."""
+
+    volume_id: int
+    collection: str
+    size: int
+    file_count: int
+    delete_count: int
+    deleted_bytes: int
+    read_only: bool
+    replication: str  # "xyz"
+    disk_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerReport:
+    """One volume server: where it is, its slots and its volumes."""
+
+    address: str
+    data_center: str
+    rack: str
+    max_volumes: int
+    volumes: tuple[VolumeReport, ...]
+
+
 class MasterAdmin(Protocol):
     """Calls to one master. `address` is its HTTP "host:port"."""
 
@@ -73,6 +99,9 @@ class MasterAdmin(Protocol):
     async def remove_server(self, address: str) -> tuple[Member, ...]:
         """Leader only: take the master at HTTP `address` out of the configuration; the members
         after."""
+
+    async def volume_topology(self) -> tuple[ServerReport, ...]:
+        """Every volume server and its volumes (master_pb VolumeList), data center and rack order."""
 
     async def lease_admin_lock(
         self, lock_name: str, previous_token: int, client_name: str, message: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controlplane.shell.errors import MasterGone, MasterNotLeader, MasterRefused
-from controlplane.shell.master_admin import ClusterStatus, Member, TopologyCounts
+from controlplane.shell.master_admin import ClusterStatus, Member, ServerReport, TopologyCounts
 from dataplane.client.addresses import ServerAddress
 
 
@@ -24,6 +24,7 @@ class FakeCluster:
     topology: TopologyCounts | None = field(default_factory=lambda: TopologyCounts(1, 2, 3, 7))
     closed: list[str] = field(default_factory=list)
     lock_holder: tuple[int, str] | None = None  # (token, client) of the admin lock
+    servers: list[ServerReport] = field(default_factory=list)  # what volume_topology reports
     next_token: int = 1 << 32
 
     def connect(self, address: ServerAddress) -> FakeMaster:
@@ -105,6 +106,10 @@ class FakeMaster:
             raise MasterRefused(self._address, f"NOT_FOUND: {address} is not a member")
         self.cluster.members.remove(address)
         return self.cluster.member_list()
+
+    async def volume_topology(self) -> tuple[ServerReport, ...]:
+        self._enter("volume_topology")
+        return tuple(self.cluster.servers)
 
     async def lease_admin_lock(
         self, lock_name: str, previous_token: int, client_name: str, message: str

@@ -1,4 +1,4 @@
-"""`lock` / `unlock` against a real master: a session holding the lock (renewed in the background)
+"""kelp shell commands against a real master. lock / unlock: a session holding the lock (renewed)
 keeps another `kelp shell` out, `unlock` lets it in, and a `-c` script's lock goes back at exit."""
 
 from __future__ import annotations
@@ -45,3 +45,17 @@ def test_lock_excludes_other_shells_until_unlock(cluster_factory: ClusterFactory
             await masters.close()
 
     asyncio.run(scenario())
+
+
+def test_volume_list_shows_the_volumes_of_a_real_cluster(cluster_factory: ClusterFactory) -> None:
+    from ops.localcluster import http_call, multipart_file
+
+    cluster = cluster_factory(1)
+    assign = http_call(cluster.master, "GET", "/dir/assign").json()
+    body, ctype = multipart_file("a.txt", b"volume.list")
+    stored = http_call(assign["url"], "POST", f"/{assign['fid']}", body, {"Content-Type": ctype})
+    assert stored.status == 201
+    vid = assign["fid"].split(",")[0]
+    listed = kelp_shell([cluster.master], "volume.list")
+    assert listed.returncode == 0, listed.stderr
+    assert f"volume id:{vid} " in listed.stdout and "DataNode " in listed.stdout
