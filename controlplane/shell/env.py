@@ -13,9 +13,13 @@ Standard library only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
+from controlplane.shell.errors import CommandFailed
 from controlplane.shell.master_pool import MasterPool
+
+if TYPE_CHECKING:  # the seam's implementation imports grpc; the env does not
+    from controlplane.shell.volume_servers import VolumeServers
 
 
 class AdminLock(Protocol):
@@ -30,16 +34,31 @@ class ShellEnv:
     masters: MasterPool
     out: TextIO  # command output (tables, plans); errors go to the session's error stream
     admin_lock: AdminLock | None = None
+    volume_servers: VolumeServers | None = None  # volume.* commands' seam (volume_servers.py)
 
     def write(self, text: str) -> None:
         """Print `text`, ending it with a newline if it has none."""
         self.out.write(text if text.endswith("\n") else text + "\n")
 
     async def close(self) -> None:
-        """The session ends: give back the admin lock if it holds one."""
+        """The session ends: give back the admin lock if it holds one, close volume channels."""
         release = getattr(self.admin_lock, "release", None)
         if release is not None:
             await release()
+        if self.volume_servers is not None:
+            await self.volume_servers.close()
+
+    async def confirm_locked(self, command: str) -> None:
+        """Stricter than before_mutation, as weed's volume.* commands: the lock must have been
+        taken (`lock`) and still be held."""
+        if self.admin_lock is None:
+            raise CommandFailed(command, "needs the cluster admin lock: run `lock` first")
+        await self.admin_lock.confirm_held(command)
+
+    def volumes(self, command: str) -> VolumeServers:
+        if self.volume_servers is None:
+            raise CommandFailed(command, "this shell cannot reach volume servers")
+        return self.volume_servers
 
     async def before_mutation(self, command: str) -> None:
         """Call right before changing the cluster: fails unless the admin lock is held (once

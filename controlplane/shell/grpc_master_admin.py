@@ -163,7 +163,7 @@ def servers_of(topology: weed_master_pb2.TopologyInfo) -> tuple[ServerReport, ..
                     for v in sorted(disk.volume_infos, key=lambda v: v.id)
                 )
                 slots = sum(disk.max_volume_count for disk in node.diskInfos.values())
-                servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes))
+                servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes, node.grpc_port))
     return tuple(servers)
 
 

@@ -78,6 +78,7 @@ class ServerReport:
     rack: str
     max_volumes: int
     volumes: tuple[VolumeReport, ...]
+    grpc_port: int = 0  # 0: the HTTP port + 10000
 
 
 class MasterAdmin(Protocol):

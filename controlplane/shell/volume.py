@@ -1,4 +1,6 @@
-"""`volume.*` commands: volume.list (issue 6; the mutating volume commands come with their RPCs).
+"""`volume.*` commands: volume.list, volume.mark, volume.delete (issue 6; volume.fix.replication,
+volume.balance and volume.vacuum plan with replica_plan.py / balance_plan.py and come with the
+copy RPCs they need). Mutating commands need the admin lock (`lock`), as weed's do.
 
 Imports controlplane.shell only.
 """
@@ -6,6 +8,7 @@ Imports controlplane.shell only.
 from __future__ import annotations
 
 from controlplane.shell.env import ShellEnv
+from controlplane.shell.errors import CommandFailed, CommandUsageError
 from controlplane.shell.flags import Flags, FlagSet
 from controlplane.shell.master_admin import ServerReport
 from controlplane.shell.registry import Command
@@ -50,4 +53,60 @@ class VolumeListCommand(Command):
         env.write(render_volume_list(servers, flags.text("collection")))
 
 
-COMMANDS: tuple[type[Command], ...] = (VolumeListCommand,)
+async def _replicas(env: ShellEnv, command: str, volume_id: int, node: str = "") -> list[ServerReport]:
+    """The servers holding `volume_id` (only `node`, when given); CommandFailed when none does."""
+    servers = await env.masters.call_read(lambda master: master.volume_topology())
+    holders = [s for s in servers if any(v.volume_id == volume_id for v in s.volumes)
+               and (not node or s.address == node)]
+    if not holders:
+        where = f" on {node}" if node else ""
+        raise CommandFailed(command, f"volume {volume_id} not found{where}")
+    return holders
+
+
+class VolumeMarkCommand(Command):
+    name = "volume.mark"
+    summary = "mark a volume read-only or writable on every server holding it (or -node)"
+    example = "volume.mark -volumeId=7 -readonly"
+    mutating = True
+
+    def declare(self, flags: FlagSet) -> None:
+        flags.integer("volumeId", 0, "the volume", minimum=0)
+        flags.string("node", "", "only this server (ip:port)")
+        flags.boolean("readonly", False, "mark read-only")
+        flags.boolean("writable", False, "mark writable")
+
+    async def run(self, env: ShellEnv, flags: Flags) -> None:
+        read_only, writable = flags.boolean("readonly"), flags.boolean("writable")
+        if read_only == writable:
+            raise CommandUsageError(self.name, "give exactly one of -readonly and -writable")
+        if not flags.integer("volumeId"):
+            raise CommandUsageError(self.name, "-volumeId is required")
+        await env.confirm_locked(self.name)
+        vid = flags.integer("volumeId")
+        for server in await _replicas(env, self.name, vid, flags.text("node")):
+            await env.volumes(self.name).mark_read_only(server, vid, read_only)
+            env.write(f"volume {vid} on {server.address}: {'read-only' if read_only else 'writable'}")
+
+
+class VolumeDeleteCommand(Command):
+    name = "volume.delete"
+    summary = "delete one replica of a volume from one server"
+    example = "volume.delete -volumeId=7 -node=10.0.0.1:8080"
+    mutating = True
+
+    def declare(self, flags: FlagSet) -> None:
+        flags.integer("volumeId", 0, "the volume", minimum=0)
+        flags.string("node", "", "the server holding the replica to delete (ip:port)")
+
+    async def run(self, env: ShellEnv, flags: Flags) -> None:
+        if not flags.integer("volumeId") or not flags.text("node"):
+            raise CommandUsageError(self.name, "-volumeId and -node are required")
+        await env.confirm_locked(self.name)
+        vid = flags.integer("volumeId")
+        for server in await _replicas(env, self.name, vid, flags.text("node")):
+            await env.volumes(self.name).delete_volume(server, vid)
+            env.write(f"volume {vid} deleted from {server.address}")
+
+
+COMMANDS: tuple[type[Command], ...] = (VolumeListCommand, VolumeMarkCommand, VolumeDeleteCommand)

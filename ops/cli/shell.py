@@ -20,6 +20,7 @@ from controlplane.shell.master_pool import MasterPool
 from controlplane.shell.registry import Registry
 from controlplane.shell.repl import Repl
 from controlplane.shell.session import ExitRequested, Session
+from controlplane.shell.volume_servers import GrpcVolumeServers
 
 SUMMARY = 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'
 DEFAULT_HISTORY = "~/.kelp_shell_history"
@@ -50,7 +51,8 @@ def main(argv: list[str]) -> int:
     registry = Registry.load()
     with asyncio.Runner() as runner:
         masters = MasterPool(flags.texts("master"), GrpcMasterAdmin)
-        session = Session(registry, ShellEnv(masters, sys.stdout), err=sys.stderr)
+        env = ShellEnv(masters, sys.stdout, volume_servers=GrpcVolumeServers())
+        session = Session(registry, env, err=sys.stderr)
         try:
             if script is not None:
                 return 0 if runner.run(run_script(session, script)) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 
 from controlplane.shell.env import ShellEnv
 from controlplane.shell.grpc_master_admin import GrpcMasterAdmin
@@ -59,3 +60,36 @@ def test_volume_list_shows_the_volumes_of_a_real_cluster(cluster_factory: Cluste
     listed = kelp_shell([cluster.master], "volume.list")
     assert listed.returncode == 0, listed.stderr
     assert f"volume id:{vid} " in listed.stdout and "DataNode " in listed.stdout
+
+
+def test_volume_mark_and_delete_on_a_real_cluster(cluster_factory: ClusterFactory) -> None:
+    import time
+
+    from ops.localcluster import http_call, multipart_file
+
+    cluster = cluster_factory(2)
+    assign = http_call(cluster.master, "GET", "/dir/assign").json()
+    body, ctype = multipart_file("a.txt", b"volume.mark")
+    assert http_call(assign["url"], "POST", f"/{assign['fid']}", body, {"Content-Type": ctype}).status == 201
+    vid = int(assign["fid"].split(",")[0])
+
+    def line_of(listing: str) -> str:
+        return next((line for line in listing.splitlines() if f"volume id:{vid} " in line), "")
+
+    def wait_listing(predicate: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + 30.0
+        while True:
+            listed = kelp_shell([cluster.master], "volume.list")
+            if predicate(line_of(listed.stdout)) or time.monotonic() > deadline:
+                return line_of(listed.stdout)
+            time.sleep(0.2)  # a poll with a deadline: heartbeats carry the change to the master
+
+    refused = kelp_shell([cluster.master], f"volume.mark -volumeId={vid} -readonly")
+    assert refused.returncode == 1 and "run `lock` first" in refused.stderr
+    marked = kelp_shell([cluster.master], f"lock; volume.mark -volumeId={vid} -readonly")
+    assert marked.returncode == 0, marked.stderr
+    assert "read_only:true" in wait_listing(lambda line: "read_only:true" in line)
+    holder = assign["url"]
+    deleted = kelp_shell([cluster.master], f"lock; volume.delete -volumeId={vid} -node={holder}")
+    assert deleted.returncode == 0, deleted.stderr
+    assert wait_listing(lambda line: line == "") == ""

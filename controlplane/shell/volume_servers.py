@@ -1,0 +1,64 @@
+"""The shell's seam to volume servers: kelp.v1.VolumeAdmin calls the volume.* commands make.
+
+`VolumeServers` is a Protocol so commands are tested with a fake; `GrpcVolumeServers` is the
+real one (one grpc.aio channel per server, opened on first use). Failures raise CommandFailed
+naming the server and what it said.
+
+The only module besides grpc_master_admin.py in controlplane.shell that imports grpc and kelp_pb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Protocol
+
+import grpc
+from kelp_pb import volume_pb2, volume_pb2_grpc
+
+from controlplane.shell.errors import CommandFailed
+from controlplane.shell.master_admin import ServerReport
+from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
+
+CALL_SECONDS = 60.0  # a delete or a mark touches metadata only
+
+
+class VolumeServers(Protocol):
+    async def mark_read_only(self, server: ServerReport, volume_id: int, read_only: bool) -> None: ...
+
+    async def delete_volume(self, server: ServerReport, volume_id: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class GrpcVolumeServers:
+    def __init__(self) -> None:
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def _stub(self, server: ServerReport) -> volume_pb2_grpc.VolumeAdminStub:
+        address = ServerAddress.parse(server.address)  # "ip:port": the gRPC port is port + 10000
+        target = f"{address.host}:{server.grpc_port or address.grpc_port}"
+        channel = self._channels.get(target)
+        if channel is None:
+            channel = self._channels[target] = grpc.aio.insecure_channel(target, options=GRPC_CHANNEL_OPTIONS)
+        return volume_pb2_grpc.VolumeAdminStub(channel)
+
+    async def mark_read_only(self, server: ServerReport, volume_id: int, read_only: bool) -> None:
+        request = volume_pb2.MarkReadOnlyRequest(volume_id=volume_id, read_only=read_only)
+        await _call("volume.mark", server, self._stub(server).MarkReadOnly(request, timeout=CALL_SECONDS))
+
+    async def delete_volume(self, server: ServerReport, volume_id: int) -> None:
+        request = volume_pb2.DeleteVolumeRequest(volume_id=volume_id)
+        await _call("volume.delete", server, self._stub(server).DeleteVolume(request, timeout=CALL_SECONDS))
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close(None)
+        self._channels.clear()
+
+
+async def _call(command: str, server: ServerReport, call: Awaitable[object]) -> None:
+    try:
+        await call
+    except grpc.aio.AioRpcError as err:
+        reason = f"volume server {server.address}: {err.code().name} {err.details()}"
+        raise CommandFailed(command, reason) from err
