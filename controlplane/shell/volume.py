@@ -109,4 +109,37 @@ class VolumeDeleteCommand(Command):
             env.write(f"volume {vid} deleted from {server.address}")
 
 
-COMMANDS: tuple[type[Command], ...] = (VolumeListCommand, VolumeMarkCommand, VolumeDeleteCommand)
+class VolumeVacuumCommand(Command):
+    name = "volume.vacuum"
+    summary = "compact volumes whose garbage ratio is over the threshold, on every replica"
+    example = "volume.vacuum -garbageThreshold=0.3"
+    mutating = True
+
+    def declare(self, flags: FlagSet) -> None:
+        flags.number("garbageThreshold", 0.3, "compact a volume whose deleted bytes exceed this share")
+        flags.integer("volumeId", 0, "only this volume (0: every volume)", minimum=0)
+        flags.string("collection", "", "only volumes of this collection")
+
+    async def run(self, env: ShellEnv, flags: Flags) -> None:
+        await env.confirm_locked(self.name)
+        threshold, only = flags.number("garbageThreshold"), flags.integer("volumeId")
+        servers = await env.masters.call_read(lambda master: master.volume_topology())
+        volumes = env.volumes(self.name)
+        done = 0
+        for server in servers:
+            for volume in server.volumes:
+                if (only and volume.volume_id != only) or (flags.text("collection")
+                                                           and volume.collection != flags.text("collection")):
+                    continue
+                ratio = await volumes.garbage_ratio(server, volume.volume_id)
+                if ratio <= threshold:
+                    continue
+                reclaimed = await volumes.vacuum(server, volume.volume_id)
+                done += 1
+                env.write(f"volume {volume.volume_id} on {server.address}: garbage {ratio:.2f}, "
+                          f"reclaimed {reclaimed} bytes")
+        env.write(f"vacuumed {done} volume replicas")
+
+
+COMMANDS: tuple[type[Command], ...] = (VolumeListCommand, VolumeMarkCommand, VolumeDeleteCommand,
+                                       VolumeVacuumCommand)

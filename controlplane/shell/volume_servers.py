@@ -10,7 +10,7 @@ The only module besides grpc_master_admin.py in controlplane.shell that imports 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import grpc
 from kelp_pb import volume_pb2, volume_pb2_grpc
@@ -19,13 +19,20 @@ from controlplane.shell.errors import CommandFailed
 from controlplane.shell.master_admin import ServerReport
 from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
 
+_R = TypeVar("_R")
 CALL_SECONDS = 60.0  # a delete or a mark touches metadata only
+VACUUM_SECONDS = 3600.0  # a vacuum copies the live needles of a volume (up to 30 GB)
 
 
 class VolumeServers(Protocol):
     async def mark_read_only(self, server: ServerReport, volume_id: int, read_only: bool) -> None: ...
 
     async def delete_volume(self, server: ServerReport, volume_id: int) -> None: ...
+
+    async def garbage_ratio(self, server: ServerReport, volume_id: int) -> float: ...
+
+    async def vacuum(self, server: ServerReport, volume_id: int) -> int:
+        """Compact the volume; the bytes reclaimed."""
 
     async def close(self) -> None: ...
 
@@ -50,15 +57,27 @@ class GrpcVolumeServers:
         request = volume_pb2.DeleteVolumeRequest(volume_id=volume_id)
         await _call("volume.delete", server, self._stub(server).DeleteVolume(request, timeout=CALL_SECONDS))
 
+    async def garbage_ratio(self, server: ServerReport, volume_id: int) -> float:
+        request = volume_pb2.VacuumCheckRequest(volume_id=volume_id)
+        call = self._stub(server).VacuumCheck(request, timeout=CALL_SECONDS)
+        reply = await _call("volume.vacuum", server, call)
+        return float(reply.garbage_ratio)
+
+    async def vacuum(self, server: ServerReport, volume_id: int) -> int:
+        request = volume_pb2.VacuumRequest(volume_id=volume_id)
+        call = self._stub(server).Vacuum(request, timeout=VACUUM_SECONDS)
+        reply = await _call("volume.vacuum", server, call)
+        return int(reply.reclaimed_bytes)
+
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close(None)
         self._channels.clear()
 
 
-async def _call(command: str, server: ServerReport, call: Awaitable[object]) -> None:
+async def _call(command: str, server: ServerReport, call: Awaitable[_R]) -> _R:
     try:
-        await call
+        return await call
     except grpc.aio.AioRpcError as err:
         reason = f"volume server {server.address}: {err.code().name} {err.details()}"
         raise CommandFailed(command, reason) from err

@@ -93,3 +93,23 @@ def test_volume_mark_and_delete_on_a_real_cluster(cluster_factory: ClusterFactor
     deleted = kelp_shell([cluster.master], f"lock; volume.delete -volumeId={vid} -node={holder}")
     assert deleted.returncode == 0, deleted.stderr
     assert wait_listing(lambda line: line == "") == ""
+
+
+def test_volume_vacuum_reclaims_deleted_bytes(cluster_factory: ClusterFactory) -> None:
+    from ops.localcluster import http_call, multipart_file
+
+    cluster = cluster_factory(1)
+    fids = []
+    for n in range(20):
+        assign = http_call(cluster.master, "GET", "/dir/assign").json()
+        body, ctype = multipart_file(f"{n}.bin", bytes([n]) * 50_000)
+        stored = http_call(assign["url"], "POST", f"/{assign['fid']}", body, {"Content-Type": ctype})
+        assert stored.status == 201
+        fids.append((assign["url"], assign["fid"]))
+    for url, fid in fids[:15]:  # three quarters garbage
+        assert http_call(url, "DELETE", f"/{fid}").status in (200, 202, 204)
+    done = kelp_shell([cluster.master], "lock; volume.vacuum -garbageThreshold=0.5")
+    assert done.returncode == 0, done.stderr
+    assert "reclaimed" in done.stdout and "vacuumed 0 volume replicas" not in done.stdout
+    for url, fid in fids[15:]:  # the live ones read back after the compaction
+        assert http_call(url, "GET", f"/{fid}").status == 200

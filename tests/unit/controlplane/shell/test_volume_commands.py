@@ -24,6 +24,13 @@ class FakeVolumeServers:
     async def delete_volume(self, server: ServerReport, volume_id: int) -> None:
         self.calls.append(("delete", server.address, volume_id, False))
 
+    async def garbage_ratio(self, server: ServerReport, volume_id: int) -> float:
+        return 0.6 if volume_id == 7 else 0.1
+
+    async def vacuum(self, server: ServerReport, volume_id: int) -> int:
+        self.calls.append(("vacuum", server.address, volume_id, False))
+        return 1234
+
     async def close(self) -> None:
         pass
 
@@ -55,6 +62,10 @@ def test_mark_and_delete_need_the_lock_and_reach_the_holders() -> None:
         assert "volume 9 not found on 10.0.0.2:8080" in err.getvalue()
         assert not await session.run_script("volume.mark -volumeId=7")
         assert "exactly one of -readonly and -writable" in err.getvalue()
+        assert await session.run_script("volume.vacuum -garbageThreshold=0.5")
+        assert [c for c in servers.calls if c[0] == "vacuum"] == [("vacuum", "10.0.0.1:8080", 7, False),
+                                                                   ("vacuum", "10.0.0.2:8080", 7, False)]
+        assert "reclaimed 1234 bytes" in out.getvalue() and "vacuumed 2 volume replicas" in out.getvalue()
         await session.env.close()
 
     asyncio.run(scenario())
