@@ -143,6 +143,10 @@ class VolumeHttpApi:
             self._jwt_read.check(request, target.jwt_fid)
         vid = VolumeId(target.volume_id)
         if not self._store.has_volume(vid):
+            ec = self._store.ec.get(vid)
+            if ec is not None:  # an erasure-coded volume held here: read (reconstructing) from shards
+                needle = await asyncio.to_thread(ec.read_needle, target.key, target.cookie)
+                return needle_response(request, needle, target)
             return await self._read_elsewhere(request, target)
         query = request.query
         key = NeedleId(target.key)

@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from dataplane.volume.engine.ec.encoder import EncodeResult
+from dataplane.volume.engine.ec_mounts import EcMounts, NotReadOnly
 from dataplane.volume.engine.errors import CorruptVolume, NoFreeSlot, VolumeExists, VolumeNotFound
 from dataplane.volume.engine.idx import IdxFormat
 from dataplane.volume.engine.needle import Needle
@@ -102,6 +104,7 @@ class Store:
         self._lock = threading.Lock()  # guards the volume table, not the volumes
         for loc in self._locations:
             os.makedirs(loc.directory, exist_ok=True)
+        self.ec = EcMounts([loc.directory for loc in self._locations], self.fmt)  # EC volumes held
 
     # ---- volumes -----------------------------------------------------------------------
 
@@ -133,6 +136,7 @@ class Store:
                     self._volumes[vid] = v
                     loc.volumes[vid] = v
                 log.info("loaded volume vid=%d collection=%s size=%d", vid, collection, v.size)
+        self.ec.load(skip=set(self._volumes))
 
     def allocate_volume(self, vid: VolumeId, collection: str, rp: ReplicaPlacement, ttl: Ttl,
                         preallocate: int = 0) -> None:
@@ -153,6 +157,26 @@ class Store:
             loc.volumes[vid] = v
         log.info("created volume vid=%d collection=%s replication=%s ttl=%s dir=%s", vid, collection, rp,
                  ttl, loc.directory)
+
+    def encode_to_ec(self, vid: VolumeId) -> EncodeResult:
+        """ec.encode on this server: the read-only volume becomes an EC volume (ec_mounts.py).
+        Raises VolumeNotFound, NotReadOnly; on any failure the volume stays as it was."""
+        v = self._get(vid)
+        if not v.read_only:
+            raise NotReadOnly(vid)
+        with self._lock:
+            self._volumes.pop(vid, None)
+            for loc in self._locations:
+                loc.volumes.pop(vid, None)
+        try:
+            return self.ec.encode_in_place(v)
+        except BaseException:
+            with self._lock:  # back in the table, untouched (shards are renamed in only when whole)
+                self._volumes[vid] = v
+                for loc in self._locations:
+                    if loc.directory == v.directory:
+                        loc.volumes[vid] = v
+            raise
 
     def delete_volume(self, vid: VolumeId) -> None:
         """Close and remove the volume's files. Raises VolumeNotFound."""
