@@ -9,6 +9,7 @@ Prints the number of entries on each side and of differences, then the first -sh
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import grpc
 
@@ -34,6 +35,11 @@ def main(argv: list[str]) -> int:
     flags = parse_or_exit(fs, argv)
     command = "kelp filer.meta.verify"
     root, config = backup_target(flags, command)
+    if config.store.kind == "sqlite" and not Path(config.store.path).expanduser().exists():
+        # Opening it would create an empty file, racing filer.meta.backup's own creation of it.
+        sys.stderr.write(f"{command}: standby store {config.store.path} does not exist yet "
+                         "(has filer.meta.backup run with this -config?)\n")
+        return 1
     try:
         store = open_store(config.store, migrate=False)
     except StoreError as err:
