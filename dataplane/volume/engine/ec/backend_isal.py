@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dataplane.volume.engine.ec.errors import EcBackendUnavailable
-from dataplane.volume.engine.ec.galois import Matrix
+from dataplane.volume.engine.ec.galois import Matrix, check_shapes
 
 NAME = "isal"
 _LIBRARY_NAMES = ("libisal.so.2", "libisal.so")
@@ -87,13 +87,7 @@ class IsalBackend:
 
     def apply(self, rows: Matrix, inputs: Sequence[npt.NDArray[np.uint8]],
               outputs: Sequence[npt.NDArray[np.uint8]]) -> None:
-        k = len(inputs)
-        if not rows or len(rows) != len(outputs) or len(rows[0]) != k:
-            raise ValueError(f"{len(rows)} rows of {len(rows[0]) if rows else 0} for {k} inputs, "
-                             f"{len(outputs)} outputs")
-        length = len(outputs[0])
-        if any(len(a) != length for a in (*inputs, *outputs)):
-            raise ValueError("all shard buffers must have the same length")
+        k, length = check_shapes(rows, inputs, outputs)
         tables = self._tables_for(rows)
         in_ptrs = (ctypes.c_void_p * k)(*(a.ctypes.data for a in inputs))
         out_ptrs = (ctypes.c_void_p * len(outputs))(*(a.ctypes.data for a in outputs))

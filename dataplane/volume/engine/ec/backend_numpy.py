@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from dataplane.volume.engine.ec.galois import MUL_TABLE, Matrix
+from dataplane.volume.engine.ec.galois import MUL_TABLE, Matrix, check_shapes
 
 NAME = "numpy"
 # Work in slices so the temporary product stays in cache-friendly sizes.
@@ -27,13 +27,7 @@ class NumpyBackend:
 
     def apply(self, rows: Matrix, inputs: Sequence[npt.NDArray[np.uint8]],
               outputs: Sequence[npt.NDArray[np.uint8]]) -> None:
-        k = len(inputs)
-        if not rows or len(rows) != len(outputs) or len(rows[0]) != k:
-            raise ValueError(f"{len(rows)} rows of {len(rows[0]) if rows else 0} for {k} inputs, "
-                             f"{len(outputs)} outputs")
-        length = len(outputs[0])
-        if any(len(a) != length for a in (*inputs, *outputs)):
-            raise ValueError("all shard buffers must have the same length")
+        _, length = check_shapes(rows, inputs, outputs)
         product = np.empty(min(length, _SLICE), dtype=np.uint8)
         for start in range(0, length, _SLICE):
             end = min(length, start + _SLICE)

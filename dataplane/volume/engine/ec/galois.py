@@ -16,6 +16,8 @@ No I/O, no network imports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -137,3 +139,17 @@ def _mul_table() -> npt.NDArray[np.uint8]:
 
 
 MUL_TABLE = _mul_table()
+
+
+def check_shapes(rows: Matrix, inputs: Sequence[npt.NDArray[np.uint8]],
+                 outputs: Sequence[npt.NDArray[np.uint8]]) -> tuple[int, int]:
+    """A backend's apply() arguments agree (one row per output, one column per input, equal
+    buffer lengths); returns (inputs, buffer length). Raises ValueError."""
+    k = len(inputs)
+    if not rows or len(rows) != len(outputs) or len(rows[0]) != k:
+        raise ValueError(f"{len(rows)} rows of {len(rows[0]) if rows else 0} for {k} inputs, "
+                         f"{len(outputs)} outputs")
+    length = len(outputs[0])
+    if any(len(a) != length for a in (*inputs, *outputs)):
+        raise ValueError("all shard buffers must have the same length")
+    return k, length
