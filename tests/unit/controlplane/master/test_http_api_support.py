@@ -254,6 +254,9 @@ class FakeVolumeNode:
     async def Vacuum(self, request: Any, context: Any) -> volume_pb2.VacuumResponse:
         return volume_pb2.VacuumResponse()
 
+    async def EncodeToEc(self, request: Any, context: Any) -> volume_pb2.EncodeToEcResponse:
+        return volume_pb2.EncodeToEcResponse()  # the master never calls it (the shell does)
+
 
 @asynccontextmanager
 async def fake_nodes(*nodes: FakeVolumeNode) -> AsyncIterator[tuple[FakeVolumeNode, ...]]:
