@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 FAMILIES: tuple[str, ...] = (
     "controlplane.shell.cluster", "controlplane.shell.fs_configure", "controlplane.shell.lock",
-    "controlplane.shell.volume",
+    "controlplane.shell.volume", "controlplane.shell.fs",
 )
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one
@@ -41,6 +41,7 @@ class Command(ABC):
     example: ClassVar[str] = ""
     # Changes the cluster: calls `env.before_mutation` before acting (the admin lock's hook).
     mutating: ClassVar[bool] = False
+    takes_args: ClassVar[bool] = False  # positional arguments besides flags (fs.ls <path>)
 
     def declare(self, flags: FlagSet) -> None:  # noqa: B027 (optional hook: most commands have flags)
         """Add this command's flags (none by default)."""
@@ -50,7 +51,7 @@ class Command(ABC):
         """Do the work, printing through `env`; raise a ShellError to fail."""
 
     def flag_set(self) -> FlagSet:
-        flags = FlagSet(self.name, self.summary, example=self.example, program="")
+        flags = FlagSet(self.name, self.summary, example=self.example, program="", allow_args=self.takes_args)
         self.declare(flags)
         return flags
 

@@ -113,3 +113,29 @@ def test_volume_vacuum_reclaims_deleted_bytes(cluster_factory: ClusterFactory) -
     assert "reclaimed" in done.stdout and "vacuumed 0 volume replicas" not in done.stdout
     for url, fid in fids[15:]:  # the live ones read back after the compaction
         assert http_call(url, "GET", f"/{fid}").status == 200
+
+
+def test_fs_commands_read_a_real_filer(cluster_factory: ClusterFactory) -> None:
+    import json as jsonlib
+
+    from ops.localcluster import http_call
+
+    cluster = cluster_factory(1, filers=1)
+    filer = cluster.filer
+    assert http_call(filer, "PUT", "/docs/readme.txt", b"hello kelp\n").status == 201
+    assert http_call(filer, "PUT", "/docs/sub/data.bin", b"x" * 3000).status == 201
+    listed = kelp_shell([cluster.master], f"fs.ls -filer={filer} /docs")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["readme.txt", "sub/"]
+    long = kelp_shell([cluster.master], f"fs.ls -filer={filer} -l /docs").stdout
+    assert "-rw-" in long and "11" in long and "readme.txt" in long
+    du = kelp_shell([cluster.master], f"fs.du -filer={filer} /docs")
+    assert du.stdout.strip() == "file:2 byte:3011 /docs", du.stdout + du.stderr
+    cat = kelp_shell([cluster.master], f"fs.cat -filer={filer} /docs/readme.txt")
+    assert cat.stdout == "hello kelp\n", cat.stderr
+    meta = kelp_shell([cluster.master], f"fs.meta.cat -filer={filer} /docs/readme.txt")
+    assert jsonlib.loads(meta.stdout)["name"] == "readme.txt"
+    missing = kelp_shell([cluster.master], f"fs.cat -filer={filer} /docs/nope")
+    assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+    relative = kelp_shell([cluster.master], f"fs.ls -filer={filer} docs")
+    assert relative.returncode == 1 and "absolute path" in relative.stderr
