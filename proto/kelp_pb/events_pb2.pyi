@@ -130,8 +130,32 @@ class AdminLockReleased(_message.Message):
     token: int
     def __init__(self, lock_name: _Optional[str] = ..., token: _Optional[int] = ...) -> None: ...
 
+class EcShardsMounted(_message.Message):
+    __slots__ = ("volume_id", "node_id", "collection", "shard_bits", "disk_type")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SHARD_BITS_FIELD_NUMBER: _ClassVar[int]
+    DISK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    node_id: str
+    collection: str
+    shard_bits: int
+    disk_type: str
+    def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., collection: _Optional[str] = ..., shard_bits: _Optional[int] = ..., disk_type: _Optional[str] = ...) -> None: ...
+
+class EcShardsUnmounted(_message.Message):
+    __slots__ = ("volume_id", "node_id", "shard_bits")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_BITS_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    node_id: str
+    shard_bits: int
+    def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., shard_bits: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set", "admin_lock_leased", "admin_lock_released")
+    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set", "admin_lock_leased", "admin_lock_released", "ec_shards_mounted", "ec_shards_unmounted")
     NODE_JOINED_FIELD_NUMBER: _ClassVar[int]
     NODE_LEFT_FIELD_NUMBER: _ClassVar[int]
     VOLUME_ADDED_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +167,8 @@ class Event(_message.Message):
     TOPOLOGY_ID_SET_FIELD_NUMBER: _ClassVar[int]
     ADMIN_LOCK_LEASED_FIELD_NUMBER: _ClassVar[int]
     ADMIN_LOCK_RELEASED_FIELD_NUMBER: _ClassVar[int]
+    EC_SHARDS_MOUNTED_FIELD_NUMBER: _ClassVar[int]
+    EC_SHARDS_UNMOUNTED_FIELD_NUMBER: _ClassVar[int]
     node_joined: NodeJoined
     node_left: NodeLeft
     volume_added: VolumeAdded
@@ -154,7 +180,9 @@ class Event(_message.Message):
     topology_id_set: TopologyIdSet
     admin_lock_leased: AdminLockLeased
     admin_lock_released: AdminLockReleased
-    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ..., admin_lock_leased: _Optional[_Union[AdminLockLeased, _Mapping]] = ..., admin_lock_released: _Optional[_Union[AdminLockReleased, _Mapping]] = ...) -> None: ...
+    ec_shards_mounted: EcShardsMounted
+    ec_shards_unmounted: EcShardsUnmounted
+    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ..., admin_lock_leased: _Optional[_Union[AdminLockLeased, _Mapping]] = ..., admin_lock_released: _Optional[_Union[AdminLockReleased, _Mapping]] = ..., ec_shards_mounted: _Optional[_Union[EcShardsMounted, _Mapping]] = ..., ec_shards_unmounted: _Optional[_Union[EcShardsUnmounted, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
     __slots__ = ("events",)

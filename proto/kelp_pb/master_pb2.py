@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/master.proto\x12\x07kelp.v1\"\x97\x02\n\x0cVolumeReport\x12\n\n\x02id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\x0b\n\x03ttl\x18\x04 \x01(\r\x12\x0f\n\x07version\x18\x05 \x01(\r\x12\x11\n\tread_only\x18\x06 \x01(\x08\x12\x0c\n\x04size\x18\x07 \x01(\x04\x12\x12\n\nfile_count\x18\x08 \x01(\x04\x12\x14\n\x0c\x64\x65lete_count\x18\t \x01(\x04\x12\x1a\n\x12\x64\x65leted_byte_count\x18\n \x01(\x04\x12\x18\n\x10\x63ompact_revision\x18\x0b \x01(\r\x12\x1a\n\x12modified_at_second\x18\x0c \x01(\x03\x12\x11\n\tdisk_type\x18\r \x01(\t\"\xe1\x01\n\x10HeartbeatRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\r\x12\x12\n\npublic_url\x18\x03 \x01(\t\x12\x11\n\tgrpc_port\x18\x04 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x05 \x01(\t\x12\x0c\n\x04rack\x18\x06 \x01(\t\x12\x18\n\x10max_volume_count\x18\x07 \x01(\r\x12\x14\n\x0cmax_file_key\x18\x08 \x01(\x04\x12&\n\x07volumes\x18\t \x03(\x0b\x32\x15.kelp.v1.VolumeReport\x12\x11\n\tdisk_type\x18\n \x01(\t\"U\n\x11HeartbeatResponse\x12\x19\n\x11volume_size_limit\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x15\n\rpulse_seconds\x18\x03 \x01(\r\"a\n\x08Location\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x12\n\npublic_url\x18\x02 \x01(\t\x12\x11\n\tgrpc_port\x18\x03 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x04 \x01(\t\x12\x0c\n\x04rack\x18\x05 \x01(\t\"#\n\rLookupRequest\x12\x12\n\nvolume_ids\x18\x01 \x03(\r\"t\n\x0fVolumeLocations\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12$\n\tlocations\x18\x02 \x03(\x0b\x32\x11.kelp.v1.Location\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\r\n\x05\x65rror\x18\x04 \x01(\t\";\n\x0eLookupResponse\x12)\n\x07volumes\x18\x01 \x03(\x0b\x32\x18.kelp.v1.VolumeLocations2\x8b\x01\n\x06Master\x12\x46\n\tHeartbeat\x12\x19.kelp.v1.HeartbeatRequest\x1a\x1a.kelp.v1.HeartbeatResponse(\x01\x30\x01\x12\x39\n\x06Lookup\x12\x16.kelp.v1.LookupRequest\x1a\x17.kelp.v1.LookupResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/master.proto\x12\x07kelp.v1\"\x97\x02\n\x0cVolumeReport\x12\n\n\x02id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\x0b\n\x03ttl\x18\x04 \x01(\r\x12\x0f\n\x07version\x18\x05 \x01(\r\x12\x11\n\tread_only\x18\x06 \x01(\x08\x12\x0c\n\x04size\x18\x07 \x01(\x04\x12\x12\n\nfile_count\x18\x08 \x01(\x04\x12\x14\n\x0c\x64\x65lete_count\x18\t \x01(\x04\x12\x1a\n\x12\x64\x65leted_byte_count\x18\n \x01(\x04\x12\x18\n\x10\x63ompact_revision\x18\x0b \x01(\r\x12\x1a\n\x12modified_at_second\x18\x0c \x01(\x03\x12\x11\n\tdisk_type\x18\r \x01(\t\"V\n\rEcShardReport\x12\n\n\x02id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x12\n\nshard_bits\x18\x03 \x01(\r\x12\x11\n\tdisk_type\x18\x04 \x01(\t\"\x8c\x02\n\x10HeartbeatRequest\x12\n\n\x02ip\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\r\x12\x12\n\npublic_url\x18\x03 \x01(\t\x12\x11\n\tgrpc_port\x18\x04 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x05 \x01(\t\x12\x0c\n\x04rack\x18\x06 \x01(\t\x12\x18\n\x10max_volume_count\x18\x07 \x01(\r\x12\x14\n\x0cmax_file_key\x18\x08 \x01(\x04\x12&\n\x07volumes\x18\t \x03(\x0b\x32\x15.kelp.v1.VolumeReport\x12\x11\n\tdisk_type\x18\n \x01(\t\x12)\n\tec_shards\x18\x0b \x03(\x0b\x32\x16.kelp.v1.EcShardReport\"U\n\x11HeartbeatResponse\x12\x19\n\x11volume_size_limit\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x15\n\rpulse_seconds\x18\x03 \x01(\r\"a\n\x08Location\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x12\n\npublic_url\x18\x02 \x01(\t\x12\x11\n\tgrpc_port\x18\x03 \x01(\r\x12\x13\n\x0b\x64\x61ta_center\x18\x04 \x01(\t\x12\x0c\n\x04rack\x18\x05 \x01(\t\"#\n\rLookupRequest\x12\x12\n\nvolume_ids\x18\x01 \x03(\r\"H\n\x0f\x45\x63ShardLocation\x12\x10\n\x08shard_id\x18\x01 \x01(\r\x12#\n\x08location\x18\x02 \x01(\x0b\x32\x11.kelp.v1.Location\"\xa1\x01\n\x0fVolumeLocations\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12$\n\tlocations\x18\x02 \x03(\x0b\x32\x11.kelp.v1.Location\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12+\n\tec_shards\x18\x05 \x03(\x0b\x32\x18.kelp.v1.EcShardLocation\";\n\x0eLookupResponse\x12)\n\x07volumes\x18\x01 \x03(\x0b\x32\x18.kelp.v1.VolumeLocations2\x8b\x01\n\x06Master\x12\x46\n\tHeartbeat\x12\x19.kelp.v1.HeartbeatRequest\x1a\x1a.kelp.v1.HeartbeatResponse(\x01\x30\x01\x12\x39\n\x06Lookup\x12\x16.kelp.v1.LookupRequest\x1a\x17.kelp.v1.LookupResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,18 +33,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VOLUMEREPORT']._serialized_start=34
   _globals['_VOLUMEREPORT']._serialized_end=313
-  _globals['_HEARTBEATREQUEST']._serialized_start=316
-  _globals['_HEARTBEATREQUEST']._serialized_end=541
-  _globals['_HEARTBEATRESPONSE']._serialized_start=543
-  _globals['_HEARTBEATRESPONSE']._serialized_end=628
-  _globals['_LOCATION']._serialized_start=630
-  _globals['_LOCATION']._serialized_end=727
-  _globals['_LOOKUPREQUEST']._serialized_start=729
-  _globals['_LOOKUPREQUEST']._serialized_end=764
-  _globals['_VOLUMELOCATIONS']._serialized_start=766
-  _globals['_VOLUMELOCATIONS']._serialized_end=882
-  _globals['_LOOKUPRESPONSE']._serialized_start=884
-  _globals['_LOOKUPRESPONSE']._serialized_end=943
-  _globals['_MASTER']._serialized_start=946
-  _globals['_MASTER']._serialized_end=1085
+  _globals['_ECSHARDREPORT']._serialized_start=315
+  _globals['_ECSHARDREPORT']._serialized_end=401
+  _globals['_HEARTBEATREQUEST']._serialized_start=404
+  _globals['_HEARTBEATREQUEST']._serialized_end=672
+  _globals['_HEARTBEATRESPONSE']._serialized_start=674
+  _globals['_HEARTBEATRESPONSE']._serialized_end=759
+  _globals['_LOCATION']._serialized_start=761
+  _globals['_LOCATION']._serialized_end=858
+  _globals['_LOOKUPREQUEST']._serialized_start=860
+  _globals['_LOOKUPREQUEST']._serialized_end=895
+  _globals['_ECSHARDLOCATION']._serialized_start=897
+  _globals['_ECSHARDLOCATION']._serialized_end=969
+  _globals['_VOLUMELOCATIONS']._serialized_start=972
+  _globals['_VOLUMELOCATIONS']._serialized_end=1133
+  _globals['_LOOKUPRESPONSE']._serialized_start=1135
+  _globals['_LOOKUPRESPONSE']._serialized_end=1194
+  _globals['_MASTER']._serialized_start=1197
+  _globals['_MASTER']._serialized_end=1336
 # @@protoc_insertion_point(module_scope)

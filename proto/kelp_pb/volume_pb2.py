@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/volume.proto\x12\x07kelp.v1\"\x8e\x01\n\x15\x41llocateVolumeRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\x0b\n\x03ttl\x18\x04 \x01(\r\x12\x13\n\x0bpreallocate\x18\x05 \x01(\x04\x12\x11\n\tdisk_type\x18\x06 \x01(\t\"\x18\n\x16\x41llocateVolumeResponse\"<\n\x13\x44\x65leteVolumeRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\nonly_empty\x18\x02 \x01(\x08\"\x16\n\x14\x44\x65leteVolumeResponse\";\n\x13MarkReadOnlyRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x11\n\tread_only\x18\x02 \x01(\x08\"\x16\n\x14MarkReadOnlyResponse\"-\n\x17\x44\x65leteCollectionRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteCollectionResponse\"\'\n\x12VacuumCheckRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\",\n\x13VacuumCheckResponse\x12\x15\n\rgarbage_ratio\x18\x01 \x01(\x01\"\"\n\rVacuumRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\")\n\x0eVacuumResponse\x12\x17\n\x0freclaimed_bytes\x18\x01 \x01(\x04\"4\n\x14LeaderChangedRequest\x12\x0e\n\x06leader\x18\x01 \x01(\t\x12\x0c\n\x04term\x18\x02 \x01(\x04\"\x17\n\x15LeaderChangedResponse\"&\n\x11\x45ncodeToEcRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\"J\n\x12\x45ncodeToEcResponse\x12\x12\n\nshard_size\x18\x01 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x02 \x01(\x04\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\x32\xef\x04\n\x0bVolumeAdmin\x12N\n\rLeaderChanged\x12\x1d.kelp.v1.LeaderChangedRequest\x1a\x1e.kelp.v1.LeaderChangedResponse\x12Q\n\x0e\x41llocateVolume\x12\x1e.kelp.v1.AllocateVolumeRequest\x1a\x1f.kelp.v1.AllocateVolumeResponse\x12K\n\x0c\x44\x65leteVolume\x12\x1c.kelp.v1.DeleteVolumeRequest\x1a\x1d.kelp.v1.DeleteVolumeResponse\x12K\n\x0cMarkReadOnly\x12\x1c.kelp.v1.MarkReadOnlyRequest\x1a\x1d.kelp.v1.MarkReadOnlyResponse\x12W\n\x10\x44\x65leteCollection\x12 .kelp.v1.DeleteCollectionRequest\x1a!.kelp.v1.DeleteCollectionResponse\x12H\n\x0bVacuumCheck\x12\x1b.kelp.v1.VacuumCheckRequest\x1a\x1c.kelp.v1.VacuumCheckResponse\x12\x39\n\x06Vacuum\x12\x16.kelp.v1.VacuumRequest\x1a\x17.kelp.v1.VacuumResponse\x12\x45\n\nEncodeToEc\x12\x1a.kelp.v1.EncodeToEcRequest\x1a\x1b.kelp.v1.EncodeToEcResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kelp_pb/volume.proto\x12\x07kelp.v1\"\x8e\x01\n\x15\x41llocateVolumeRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x19\n\x11replica_placement\x18\x03 \x01(\r\x12\x0b\n\x03ttl\x18\x04 \x01(\r\x12\x13\n\x0bpreallocate\x18\x05 \x01(\x04\x12\x11\n\tdisk_type\x18\x06 \x01(\t\"\x18\n\x16\x41llocateVolumeResponse\"<\n\x13\x44\x65leteVolumeRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\nonly_empty\x18\x02 \x01(\x08\"\x16\n\x14\x44\x65leteVolumeResponse\";\n\x13MarkReadOnlyRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x11\n\tread_only\x18\x02 \x01(\x08\"\x16\n\x14MarkReadOnlyResponse\"-\n\x17\x44\x65leteCollectionRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteCollectionResponse\"\'\n\x12VacuumCheckRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\",\n\x13VacuumCheckResponse\x12\x15\n\rgarbage_ratio\x18\x01 \x01(\x01\"\"\n\rVacuumRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\")\n\x0eVacuumResponse\x12\x17\n\x0freclaimed_bytes\x18\x01 \x01(\x04\"4\n\x14LeaderChangedRequest\x12\x0e\n\x06leader\x18\x01 \x01(\t\x12\x0c\n\x04term\x18\x02 \x01(\x04\"\x17\n\x15LeaderChangedResponse\"&\n\x11\x45ncodeToEcRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\"J\n\x12\x45ncodeToEcResponse\x12\x12\n\nshard_size\x18\x01 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x02 \x01(\x04\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"@\n\x17\x45\x63ShardsGenerateRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\"P\n\x18\x45\x63ShardsGenerateResponse\x12\x12\n\nshard_size\x18\x01 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x02 \x01(\x04\x12\x0f\n\x07seconds\x18\x03 \x01(\x01\"\x95\x01\n\x13\x45\x63ShardsCopyRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x11\n\tshard_ids\x18\x03 \x03(\r\x12\x10\n\x08\x63opy_ecx\x18\x04 \x01(\x08\x12\x10\n\x08\x63opy_ecj\x18\x05 \x01(\x08\x12\x10\n\x08\x63opy_vif\x18\x06 \x01(\x08\x12\x0e\n\x06source\x18\x07 \x01(\t\"%\n\x14\x45\x63ShardsCopyResponse\x12\r\n\x05\x62ytes\x18\x01 \x01(\x04\"_\n\x11\x45\x63\x46ileReadRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x0b\n\x03\x65xt\x18\x03 \x01(\t\x12\x16\n\x0eignore_missing\x18\x04 \x01(\x08\"\"\n\x12\x45\x63\x46ileReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"P\n\x14\x45\x63ShardsMountRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x11\n\tshard_ids\x18\x03 \x03(\r\"\x17\n\x15\x45\x63ShardsMountResponse\">\n\x16\x45\x63ShardsUnmountRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x11\n\tshard_ids\x18\x02 \x03(\r\"\x19\n\x17\x45\x63ShardsUnmountResponse\"Q\n\x15\x45\x63ShardsDeleteRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\x11\n\tshard_ids\x18\x03 \x03(\r\"\x18\n\x16\x45\x63ShardsDeleteResponse\"W\n\x12\x45\x63ShardReadRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x10\n\x08shard_id\x18\x02 \x01(\r\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\"#\n\x13\x45\x63ShardReadResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"6\n\x13\x45\x63\x42lobDeleteRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x0c\n\x04keys\x18\x02 \x03(\x04\")\n\x14\x45\x63\x42lobDeleteResponse\x12\x11\n\tjournaled\x18\x01 \x01(\r\")\n\x14\x45\x63JournalReadRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\"%\n\x15\x45\x63JournalReadResponse\x12\x0c\n\x04keys\x18\x01 \x03(\x04\"?\n\x16\x45\x63ShardsRebuildRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\"4\n\x17\x45\x63ShardsRebuildResponse\x12\x19\n\x11rebuilt_shard_ids\x18\x01 \x03(\r\"@\n\x17\x45\x63ShardsToVolumeRequest\x12\x11\n\tvolume_id\x18\x01 \x01(\r\x12\x12\n\ncollection\x18\x02 \x01(\t\"B\n\x18\x45\x63ShardsToVolumeResponse\x12\x10\n\x08\x64\x61t_size\x18\x01 \x01(\x04\x12\x14\n\x0clive_entries\x18\x02 \x01(\x04\x32\xef\x0b\n\x0bVolumeAdmin\x12N\n\rLeaderChanged\x12\x1d.kelp.v1.LeaderChangedRequest\x1a\x1e.kelp.v1.LeaderChangedResponse\x12Q\n\x0e\x41llocateVolume\x12\x1e.kelp.v1.AllocateVolumeRequest\x1a\x1f.kelp.v1.AllocateVolumeResponse\x12K\n\x0c\x44\x65leteVolume\x12\x1c.kelp.v1.DeleteVolumeRequest\x1a\x1d.kelp.v1.DeleteVolumeResponse\x12K\n\x0cMarkReadOnly\x12\x1c.kelp.v1.MarkReadOnlyRequest\x1a\x1d.kelp.v1.MarkReadOnlyResponse\x12W\n\x10\x44\x65leteCollection\x12 .kelp.v1.DeleteCollectionRequest\x1a!.kelp.v1.DeleteCollectionResponse\x12H\n\x0bVacuumCheck\x12\x1b.kelp.v1.VacuumCheckRequest\x1a\x1c.kelp.v1.VacuumCheckResponse\x12\x39\n\x06Vacuum\x12\x16.kelp.v1.VacuumRequest\x1a\x17.kelp.v1.VacuumResponse\x12\x45\n\nEncodeToEc\x12\x1a.kelp.v1.EncodeToEcRequest\x1a\x1b.kelp.v1.EncodeToEcResponse\x12W\n\x10\x45\x63ShardsGenerate\x12 .kelp.v1.EcShardsGenerateRequest\x1a!.kelp.v1.EcShardsGenerateResponse\x12K\n\x0c\x45\x63ShardsCopy\x12\x1c.kelp.v1.EcShardsCopyRequest\x1a\x1d.kelp.v1.EcShardsCopyResponse\x12G\n\nEcFileRead\x12\x1a.kelp.v1.EcFileReadRequest\x1a\x1b.kelp.v1.EcFileReadResponse0\x01\x12N\n\rEcShardsMount\x12\x1d.kelp.v1.EcShardsMountRequest\x1a\x1e.kelp.v1.EcShardsMountResponse\x12T\n\x0f\x45\x63ShardsUnmount\x12\x1f.kelp.v1.EcShardsUnmountRequest\x1a .kelp.v1.EcShardsUnmountResponse\x12Q\n\x0e\x45\x63ShardsDelete\x12\x1e.kelp.v1.EcShardsDeleteRequest\x1a\x1f.kelp.v1.EcShardsDeleteResponse\x12J\n\x0b\x45\x63ShardRead\x12\x1b.kelp.v1.EcShardReadRequest\x1a\x1c.kelp.v1.EcShardReadResponse0\x01\x12K\n\x0c\x45\x63\x42lobDelete\x12\x1c.kelp.v1.EcBlobDeleteRequest\x1a\x1d.kelp.v1.EcBlobDeleteResponse\x12N\n\rEcJournalRead\x12\x1d.kelp.v1.EcJournalReadRequest\x1a\x1e.kelp.v1.EcJournalReadResponse\x12T\n\x0f\x45\x63ShardsRebuild\x12\x1f.kelp.v1.EcShardsRebuildRequest\x1a .kelp.v1.EcShardsRebuildResponse\x12W\n\x10\x45\x63ShardsToVolume\x12 .kelp.v1.EcShardsToVolumeRequest\x1a!.kelp.v1.EcShardsToVolumeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -63,6 +63,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENCODETOECREQUEST']._serialized_end=733
   _globals['_ENCODETOECRESPONSE']._serialized_start=735
   _globals['_ENCODETOECRESPONSE']._serialized_end=809
-  _globals['_VOLUMEADMIN']._serialized_start=812
-  _globals['_VOLUMEADMIN']._serialized_end=1435
+  _globals['_ECSHARDSGENERATEREQUEST']._serialized_start=811
+  _globals['_ECSHARDSGENERATEREQUEST']._serialized_end=875
+  _globals['_ECSHARDSGENERATERESPONSE']._serialized_start=877
+  _globals['_ECSHARDSGENERATERESPONSE']._serialized_end=957
+  _globals['_ECSHARDSCOPYREQUEST']._serialized_start=960
+  _globals['_ECSHARDSCOPYREQUEST']._serialized_end=1109
+  _globals['_ECSHARDSCOPYRESPONSE']._serialized_start=1111
+  _globals['_ECSHARDSCOPYRESPONSE']._serialized_end=1148
+  _globals['_ECFILEREADREQUEST']._serialized_start=1150
+  _globals['_ECFILEREADREQUEST']._serialized_end=1245
+  _globals['_ECFILEREADRESPONSE']._serialized_start=1247
+  _globals['_ECFILEREADRESPONSE']._serialized_end=1281
+  _globals['_ECSHARDSMOUNTREQUEST']._serialized_start=1283
+  _globals['_ECSHARDSMOUNTREQUEST']._serialized_end=1363
+  _globals['_ECSHARDSMOUNTRESPONSE']._serialized_start=1365
+  _globals['_ECSHARDSMOUNTRESPONSE']._serialized_end=1388
+  _globals['_ECSHARDSUNMOUNTREQUEST']._serialized_start=1390
+  _globals['_ECSHARDSUNMOUNTREQUEST']._serialized_end=1452
+  _globals['_ECSHARDSUNMOUNTRESPONSE']._serialized_start=1454
+  _globals['_ECSHARDSUNMOUNTRESPONSE']._serialized_end=1479
+  _globals['_ECSHARDSDELETEREQUEST']._serialized_start=1481
+  _globals['_ECSHARDSDELETEREQUEST']._serialized_end=1562
+  _globals['_ECSHARDSDELETERESPONSE']._serialized_start=1564
+  _globals['_ECSHARDSDELETERESPONSE']._serialized_end=1588
+  _globals['_ECSHARDREADREQUEST']._serialized_start=1590
+  _globals['_ECSHARDREADREQUEST']._serialized_end=1677
+  _globals['_ECSHARDREADRESPONSE']._serialized_start=1679
+  _globals['_ECSHARDREADRESPONSE']._serialized_end=1714
+  _globals['_ECBLOBDELETEREQUEST']._serialized_start=1716
+  _globals['_ECBLOBDELETEREQUEST']._serialized_end=1770
+  _globals['_ECBLOBDELETERESPONSE']._serialized_start=1772
+  _globals['_ECBLOBDELETERESPONSE']._serialized_end=1813
+  _globals['_ECJOURNALREADREQUEST']._serialized_start=1815
+  _globals['_ECJOURNALREADREQUEST']._serialized_end=1856
+  _globals['_ECJOURNALREADRESPONSE']._serialized_start=1858
+  _globals['_ECJOURNALREADRESPONSE']._serialized_end=1895
+  _globals['_ECSHARDSREBUILDREQUEST']._serialized_start=1897
+  _globals['_ECSHARDSREBUILDREQUEST']._serialized_end=1960
+  _globals['_ECSHARDSREBUILDRESPONSE']._serialized_start=1962
+  _globals['_ECSHARDSREBUILDRESPONSE']._serialized_end=2014
+  _globals['_ECSHARDSTOVOLUMEREQUEST']._serialized_start=2016
+  _globals['_ECSHARDSTOVOLUMEREQUEST']._serialized_end=2080
+  _globals['_ECSHARDSTOVOLUMERESPONSE']._serialized_start=2082
+  _globals['_ECSHARDSTOVOLUMERESPONSE']._serialized_end=2148
+  _globals['_VOLUMEADMIN']._serialized_start=2151
+  _globals['_VOLUMEADMIN']._serialized_end=3670
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,61 @@ class VolumeAdminStub:
                 request_serializer=kelp__pb_dot_volume__pb2.EncodeToEcRequest.SerializeToString,
                 response_deserializer=kelp__pb_dot_volume__pb2.EncodeToEcResponse.FromString,
                 _registered_method=True)
+        self.EcShardsGenerate = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsGenerate',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsGenerateRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsGenerateResponse.FromString,
+                _registered_method=True)
+        self.EcShardsCopy = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsCopy',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsCopyRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsCopyResponse.FromString,
+                _registered_method=True)
+        self.EcFileRead = channel.unary_stream(
+                '/kelp.v1.VolumeAdmin/EcFileRead',
+                request_serializer=kelp__pb_dot_volume__pb2.EcFileReadRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcFileReadResponse.FromString,
+                _registered_method=True)
+        self.EcShardsMount = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsMount',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsMountRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsMountResponse.FromString,
+                _registered_method=True)
+        self.EcShardsUnmount = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsUnmount',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsUnmountRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsUnmountResponse.FromString,
+                _registered_method=True)
+        self.EcShardsDelete = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsDelete',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsDeleteRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsDeleteResponse.FromString,
+                _registered_method=True)
+        self.EcShardRead = channel.unary_stream(
+                '/kelp.v1.VolumeAdmin/EcShardRead',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardReadRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardReadResponse.FromString,
+                _registered_method=True)
+        self.EcBlobDelete = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcBlobDelete',
+                request_serializer=kelp__pb_dot_volume__pb2.EcBlobDeleteRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcBlobDeleteResponse.FromString,
+                _registered_method=True)
+        self.EcJournalRead = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcJournalRead',
+                request_serializer=kelp__pb_dot_volume__pb2.EcJournalReadRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcJournalReadResponse.FromString,
+                _registered_method=True)
+        self.EcShardsRebuild = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsRebuild',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsRebuildRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsRebuildResponse.FromString,
+                _registered_method=True)
+        self.EcShardsToVolume = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/EcShardsToVolume',
+                request_serializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.FromString,
+                _registered_method=True)
 
 
 class VolumeAdminServicer:
@@ -127,6 +182,72 @@ class VolumeAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EcShardsGenerate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsCopy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcFileRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsMount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsUnmount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsDelete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcBlobDelete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcJournalRead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsRebuild(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EcShardsToVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VolumeAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +290,61 @@ def add_VolumeAdminServicer_to_server(servicer, server):
                     servicer.EncodeToEc,
                     request_deserializer=kelp__pb_dot_volume__pb2.EncodeToEcRequest.FromString,
                     response_serializer=kelp__pb_dot_volume__pb2.EncodeToEcResponse.SerializeToString,
+            ),
+            'EcShardsGenerate': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsGenerate,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsGenerateRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsGenerateResponse.SerializeToString,
+            ),
+            'EcShardsCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsCopy,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsCopyRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsCopyResponse.SerializeToString,
+            ),
+            'EcFileRead': grpc.unary_stream_rpc_method_handler(
+                    servicer.EcFileRead,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcFileReadRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcFileReadResponse.SerializeToString,
+            ),
+            'EcShardsMount': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsMount,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsMountRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsMountResponse.SerializeToString,
+            ),
+            'EcShardsUnmount': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsUnmount,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsUnmountRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsUnmountResponse.SerializeToString,
+            ),
+            'EcShardsDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsDelete,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsDeleteRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsDeleteResponse.SerializeToString,
+            ),
+            'EcShardRead': grpc.unary_stream_rpc_method_handler(
+                    servicer.EcShardRead,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardReadRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardReadResponse.SerializeToString,
+            ),
+            'EcBlobDelete': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcBlobDelete,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcBlobDeleteRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcBlobDeleteResponse.SerializeToString,
+            ),
+            'EcJournalRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcJournalRead,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcJournalReadRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcJournalReadResponse.SerializeToString,
+            ),
+            'EcShardsRebuild': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsRebuild,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsRebuildRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsRebuildResponse.SerializeToString,
+            ),
+            'EcShardsToVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.EcShardsToVolume,
+                    request_deserializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -387,6 +563,303 @@ class VolumeAdmin:
             '/kelp.v1.VolumeAdmin/EncodeToEc',
             kelp__pb_dot_volume__pb2.EncodeToEcRequest.SerializeToString,
             kelp__pb_dot_volume__pb2.EncodeToEcResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsGenerate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsGenerate',
+            kelp__pb_dot_volume__pb2.EcShardsGenerateRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsGenerateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsCopy',
+            kelp__pb_dot_volume__pb2.EcShardsCopyRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsCopyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcFileRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcFileRead',
+            kelp__pb_dot_volume__pb2.EcFileReadRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcFileReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsMount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsMount',
+            kelp__pb_dot_volume__pb2.EcShardsMountRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsMountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsUnmount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsUnmount',
+            kelp__pb_dot_volume__pb2.EcShardsUnmountRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsUnmountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsDelete',
+            kelp__pb_dot_volume__pb2.EcShardsDeleteRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsDeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardRead',
+            kelp__pb_dot_volume__pb2.EcShardReadRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcBlobDelete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcBlobDelete',
+            kelp__pb_dot_volume__pb2.EcBlobDeleteRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcBlobDeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcJournalRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcJournalRead',
+            kelp__pb_dot_volume__pb2.EcJournalReadRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcJournalReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsRebuild(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsRebuild',
+            kelp__pb_dot_volume__pb2.EcShardsRebuildRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsRebuildResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EcShardsToVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/EcShardsToVolume',
+            kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.FromString,
             options,
             channel_credentials,
             insecure,

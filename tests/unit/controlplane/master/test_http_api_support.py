@@ -145,10 +145,11 @@ async def serving(core: Any) -> AsyncIterator[Api]:
         await client.close()
 
 
-class FakeVolumeNode:
+class FakeVolumeNode(volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[misc]  # generated, untyped
     """A volume server as the master sees it: a kelp.v1.VolumeAdmin gRPC servicer on a real
     loopback port that keeps an inventory, and a heartbeat stream the test drives with `beat()`.
-    Its HTTP "ip:port" is only an identity here; nothing listens on it."""
+    Its HTTP "ip:port" is only an identity here; nothing listens on it. RPCs the master never
+    calls (the shell's) are the generated base's UNIMPLEMENTED ones."""
 
     def __init__(
         self, http_port: int, data_center: str = "dc1", rack: str = "r1", max_volumes: int = 8
