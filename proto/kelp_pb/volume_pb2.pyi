@@ -285,3 +285,45 @@ class EcShardsToVolumeResponse(_message.Message):
     dat_size: int
     live_entries: int
     def __init__(self, dat_size: _Optional[int] = ..., live_entries: _Optional[int] = ...) -> None: ...
+
+class VolumeCopyRequest(_message.Message):
+    __slots__ = ("volume_id", "collection", "source")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    collection: str
+    source: str
+    def __init__(self, volume_id: _Optional[int] = ..., collection: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class VolumeCopyResponse(_message.Message):
+    __slots__ = ("bytes",)
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    def __init__(self, bytes: _Optional[int] = ...) -> None: ...
+
+class ReadVolumeFileRequest(_message.Message):
+    __slots__ = ("volume_id", "ext")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    EXT_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    ext: str
+    def __init__(self, volume_id: _Optional[int] = ..., ext: _Optional[str] = ...) -> None: ...
+
+class ReadVolumeFileResponse(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class VolumeConfigureRequest(_message.Message):
+    __slots__ = ("volume_id", "replication")
+    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICATION_FIELD_NUMBER: _ClassVar[int]
+    volume_id: int
+    replication: str
+    def __init__(self, volume_id: _Optional[int] = ..., replication: _Optional[str] = ...) -> None: ...
+
+class VolumeConfigureResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -129,6 +129,21 @@ class VolumeAdminStub:
                 request_serializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.SerializeToString,
                 response_deserializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.FromString,
                 _registered_method=True)
+        self.VolumeCopy = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/VolumeCopy',
+                request_serializer=kelp__pb_dot_volume__pb2.VolumeCopyRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.VolumeCopyResponse.FromString,
+                _registered_method=True)
+        self.ReadVolumeFile = channel.unary_stream(
+                '/kelp.v1.VolumeAdmin/ReadVolumeFile',
+                request_serializer=kelp__pb_dot_volume__pb2.ReadVolumeFileRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.ReadVolumeFileResponse.FromString,
+                _registered_method=True)
+        self.VolumeConfigure = channel.unary_unary(
+                '/kelp.v1.VolumeAdmin/VolumeConfigure',
+                request_serializer=kelp__pb_dot_volume__pb2.VolumeConfigureRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_volume__pb2.VolumeConfigureResponse.FromString,
+                _registered_method=True)
 
 
 class VolumeAdminServicer:
@@ -248,6 +263,24 @@ class VolumeAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VolumeCopy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadVolumeFile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VolumeConfigure(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VolumeAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -345,6 +378,21 @@ def add_VolumeAdminServicer_to_server(servicer, server):
                     servicer.EcShardsToVolume,
                     request_deserializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.FromString,
                     response_serializer=kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.SerializeToString,
+            ),
+            'VolumeCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeCopy,
+                    request_deserializer=kelp__pb_dot_volume__pb2.VolumeCopyRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.VolumeCopyResponse.SerializeToString,
+            ),
+            'ReadVolumeFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadVolumeFile,
+                    request_deserializer=kelp__pb_dot_volume__pb2.ReadVolumeFileRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.ReadVolumeFileResponse.SerializeToString,
+            ),
+            'VolumeConfigure': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumeConfigure,
+                    request_deserializer=kelp__pb_dot_volume__pb2.VolumeConfigureRequest.FromString,
+                    response_serializer=kelp__pb_dot_volume__pb2.VolumeConfigureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -860,6 +908,87 @@ class VolumeAdmin:
             '/kelp.v1.VolumeAdmin/EcShardsToVolume',
             kelp__pb_dot_volume__pb2.EcShardsToVolumeRequest.SerializeToString,
             kelp__pb_dot_volume__pb2.EcShardsToVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/VolumeCopy',
+            kelp__pb_dot_volume__pb2.VolumeCopyRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.VolumeCopyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadVolumeFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/ReadVolumeFile',
+            kelp__pb_dot_volume__pb2.ReadVolumeFileRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.ReadVolumeFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumeConfigure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.VolumeAdmin/VolumeConfigure',
+            kelp__pb_dot_volume__pb2.VolumeConfigureRequest.SerializeToString,
+            kelp__pb_dot_volume__pb2.VolumeConfigureResponse.FromString,
             options,
             channel_credentials,
             insecure,
