@@ -458,7 +458,8 @@ class MasterCore:
     # -- reads (any master, from the replicated state) ---------------------------
 
     def lookup(self, vid: int, collection: str = "") -> list[Location]:
-        """Locations of a volume's replicas on live nodes. Raises VolumeNotFound.
+        """Locations of a volume's replicas on live nodes; for an erasure-coded volume one per
+        held shard, in shard order, duplicates kept (as weed answers). Raises VolumeNotFound.
         (`collection` is accepted for compatibility; volume ids are unique across collections.)"""
         with self._log.lock:
             state = self._log.state
@@ -466,8 +467,26 @@ class MasterCore:
             nodes = [state.nodes.get(n) for n in volume.replicas] if volume is not None else []
             locations = [Location.of(n) for n in nodes if n is not None and n.alive]
         if not locations:
+            locations = [loc for _, loc in self.lookup_ec_shards(vid)]
+        if not locations:
             raise VolumeNotFound(vid)
         return locations
+
+    def lookup_ec_shards(self, vid: int) -> list[tuple[int, Location]]:
+        """(shard id, holder) for every held shard of an EC volume on live nodes, in shard order
+        (a shard held twice appears twice); empty when the volume is not erasure coded."""
+        with self._log.lock:
+            state = self._log.state
+            ec = state.ec_volumes.get(vid)
+            if ec is None:
+                return []
+            out: list[tuple[int, Location]] = []
+            for shard, node_ids in ec.holders().items():
+                for node_id in node_ids:
+                    node = state.nodes.get(node_id)
+                    if node is not None and node.alive:
+                        out.append((shard, Location.of(node)))
+            return out
 
     def snapshot(self) -> events_pb2.StateSnapshot:
         """The replicated state as a snapshot, with the index of the last event folded into it."""

@@ -91,4 +91,9 @@ class MasterServicer:
                     data_center=loc.data_center,
                     rack=loc.rack,
                 )
+            for shard, loc in self._core.lookup_ec_shards(vid):  # an EC volume: who holds which shard
+                entry.ec_shards.add(shard_id=shard).location.CopyFrom(
+                    master_pb2.Location(url=loc.url, public_url=loc.public_url, grpc_port=loc.grpc_port,
+                                        data_center=loc.data_center, rack=loc.rack)
+                )
         return reply

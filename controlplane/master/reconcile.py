@@ -4,7 +4,9 @@ Every heartbeat carries the node's full inventory, so the diff is complete: a no
 new, dead in the state or changed (address, location, capacity) gets NodeJoined; a replica
 the state lacks gets VolumeAdded; one the state has but the node no longer reports gets
 VolumeRemoved; a replica whose read-only flag or fullness changed gets VolumeStateChanged;
-a volume id above the state's maximum gets MaxVolumeIdAdvanced. Only changes of fact become
+a volume id above the state's maximum gets MaxVolumeIdAdvanced. EC shards likewise: shard bits
+the node reports and the state lacks get EcShardsMounted, bits the state has and the node no
+longer reports get EcShardsUnmounted. Only changes of fact become
 events: an unchanged inventory yields none. "Full" means size >= the volume size limit.
 
 Pure: reads the state (the caller holds the log's lock), no clock, no I/O.
@@ -106,7 +108,8 @@ def reconcile(
                     )
                 )
 
-    highest = max(reported, default=0)
+    out.extend(_ec_diff(state, hb, node_id, rejoining))
+    highest = max(reported | {e.id for e in hb.ec_shards}, default=0)
     if highest > state.max_volume_id:
         out.append(
             events_pb2.Event(max_volume_id_advanced=events_pb2.MaxVolumeIdAdvanced(max_volume_id=highest))
@@ -120,3 +123,31 @@ def _state_changed(vid: int, node_id: str, read_only: bool, full: bool) -> event
             volume_id=vid, node_id=node_id, read_only=read_only, full=full
         )
     )
+
+
+def _ec_diff(
+    state: MasterState, hb: master_pb2.HeartbeatRequest, node_id: str, rejoining: bool
+) -> list[events_pb2.Event]:
+    out: list[events_pb2.Event] = []
+    held: dict[int, int] = {}
+    if not rejoining:
+        held = {v.volume_id: v.shards[node_id] for v in state.ec_volumes_on(node_id)}
+    reported: set[int] = set()
+    for e in hb.ec_shards:
+        reported.add(e.id)
+        current = held.get(e.id, 0)
+        record = state.ec_volumes.get(e.id)
+        added = e.shard_bits & ~current
+        if added or (current and record is not None and record.collection != e.collection):
+            out.append(events_pb2.Event(ec_shards_mounted=events_pb2.EcShardsMounted(
+                volume_id=e.id, node_id=node_id, collection=e.collection,
+                shard_bits=added or e.shard_bits, disk_type=e.disk_type)))
+        gone = current & ~e.shard_bits
+        if gone:
+            out.append(events_pb2.Event(ec_shards_unmounted=events_pb2.EcShardsUnmounted(
+                volume_id=e.id, node_id=node_id, shard_bits=gone)))
+    for vid, bits in sorted(held.items()):
+        if vid not in reported:
+            out.append(events_pb2.Event(ec_shards_unmounted=events_pb2.EcShardsUnmounted(
+                volume_id=vid, node_id=node_id, shard_bits=bits)))
+    return out

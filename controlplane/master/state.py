@@ -10,6 +10,9 @@ Folding rules (the invariants the rest of the master relies on):
 - a volume exists while it has at least one replica; its collection exists while it has a volume;
 - the sequence ceiling and the max volume id only grow (relative reservations are computed
   here, at apply time, so ranges are disjoint whatever the appender believed);
+- an EC volume exists while some live node holds one of its shards: EcShardsMounted ORs shard
+  bits into a node's set, EcShardsUnmounted clears them, NodeLeft drops the node's shards (as
+  it drops its replicas), CollectionDeleted drops the collection's EC volumes;
 - an admin lock's token only grows: AdminLockLeased with a higher token is a new grant, with the
   current token a renewal of a held lock (never moving `lock_ts_ns` back), with a lower one
   ignored (a grant a newer one already replaced); AdminLockReleased counts only with the current
@@ -96,12 +99,33 @@ class VolumeRecord:
     replicas: dict[str, Replica] = field(default_factory=dict)  # node id -> flags
 
 
+@dataclass(slots=True)
+class EcVolumeRecord:
+    """An erasure-coded volume: which shards (bit i = shard i) each node holds."""
+
+    volume_id: int
+    collection: str
+    disk_type: str = ""
+    shards: dict[str, int] = field(default_factory=dict)  # node id -> shard bits
+
+    def holders(self) -> dict[int, list[str]]:
+        """Shard id -> node ids holding it (sorted), for the shards some node holds."""
+        out: dict[int, list[str]] = {}
+        for node_id in sorted(self.shards):
+            bits = self.shards[node_id]
+            for shard in range(32):
+                if bits >> shard & 1:
+                    out.setdefault(shard, []).append(node_id)
+        return dict(sorted(out.items()))
+
+
 class MasterState:
     """Nodes, volumes and counters: everything the log says is a fact."""
 
     def __init__(self) -> None:
         self.nodes: dict[str, DataNode] = {}
         self.volumes: dict[int, VolumeRecord] = {}
+        self.ec_volumes: dict[int, EcVolumeRecord] = {}
         self.max_volume_id = 0
         self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
         self.topology_id = ""  # set once, by the first leader
@@ -116,6 +140,7 @@ class MasterState:
         """Become `other` (a loaded snapshot), keeping this object's identity."""
         self.nodes = other.nodes
         self.volumes = other.volumes
+        self.ec_volumes = other.ec_volumes
         self.max_volume_id = other.max_volume_id
         self.sequence_ceiling = other.sequence_ceiling
         self.topology_id = other.topology_id
@@ -148,12 +173,19 @@ class MasterState:
             name = event.collection_deleted.name
             for vid in [v.volume_id for v in self.volumes.values() if v.collection == name]:
                 del self.volumes[vid]
+            for vid in [v.volume_id for v in self.ec_volumes.values() if v.collection == name]:
+                del self.ec_volumes[vid]
         elif kind == "topology_id_set":
             self.topology_id = self.topology_id or event.topology_id_set.topology_id
         elif kind == "admin_lock_leased":
             self._admin_lock_leased(event.admin_lock_leased)
         elif kind == "admin_lock_released":
             self._admin_lock_released(event.admin_lock_released)
+        elif kind == "ec_shards_mounted":
+            self._ec_shards_mounted(event.ec_shards_mounted)
+        elif kind == "ec_shards_unmounted":
+            e = event.ec_shards_unmounted
+            self._drop_ec_shards(e.volume_id, e.node_id, e.shard_bits)
         # An unknown kind (a newer master's event) is skipped: it was a fact this version
         # cannot hold, and skipping keeps every master of this version folding alike.
         return None
@@ -184,6 +216,31 @@ class MasterState:
         node.left_ns = e.time_ns
         for vid in [v.volume_id for v in self.volumes.values() if e.node_id in v.replicas]:
             self._drop_replica(vid, e.node_id)
+        for vid in [v.volume_id for v in self.ec_volumes.values() if e.node_id in v.shards]:
+            self._drop_ec_shards(vid, e.node_id, 0xFFFFFFFF)
+
+    def _ec_shards_mounted(self, e: events_pb2.EcShardsMounted) -> None:
+        if not e.shard_bits:
+            return
+        volume = self.ec_volumes.get(e.volume_id)
+        if volume is None:
+            volume = self.ec_volumes[e.volume_id] = EcVolumeRecord(e.volume_id, e.collection, e.disk_type)
+        volume.collection = e.collection
+        volume.disk_type = e.disk_type
+        volume.shards[e.node_id] = volume.shards.get(e.node_id, 0) | e.shard_bits
+        self.max_volume_id = max(self.max_volume_id, e.volume_id)
+
+    def _drop_ec_shards(self, vid: int, node_id: str, bits: int) -> None:
+        volume = self.ec_volumes.get(vid)
+        if volume is None or node_id not in volume.shards:
+            return
+        left = volume.shards[node_id] & ~bits
+        if left:
+            volume.shards[node_id] = left
+        else:
+            del volume.shards[node_id]
+            if not volume.shards:
+                del self.ec_volumes[vid]
 
     def _volume_added(self, e: events_pb2.VolumeAdded) -> None:
         volume = self.volumes.get(e.volume_id)
@@ -267,6 +324,9 @@ class MasterState:
     def volume_count(self, node_id: str) -> int:
         return sum(1 for v in self.volumes.values() if node_id in v.replicas)
 
+    def ec_volumes_on(self, node_id: str) -> list[EcVolumeRecord]:
+        return [v for v in self.ec_volumes.values() if node_id in v.shards]
+
     # -- snapshots ---------------------------------------------------------------
 
     def snapshot_events(self) -> list[events_pb2.Event]:
@@ -319,6 +379,17 @@ class MasterState:
                             )
                         )
                     )
+        for vid in sorted(self.ec_volumes):
+            ec = self.ec_volumes[vid]
+            for node_id in sorted(ec.shards):
+                out.append(
+                    events_pb2.Event(
+                        ec_shards_mounted=events_pb2.EcShardsMounted(
+                            volume_id=vid, node_id=node_id, collection=ec.collection,
+                            shard_bits=ec.shards[node_id], disk_type=ec.disk_type,
+                        )
+                    )
+                )
         out.append(
             events_pb2.Event(
                 max_volume_id_advanced=events_pb2.MaxVolumeIdAdvanced(max_volume_id=self.max_volume_id)
@@ -373,6 +444,7 @@ class MasterState:
         return (
             self.nodes == other.nodes
             and self.volumes == other.volumes
+            and self.ec_volumes == other.ec_volumes
             and self.max_volume_id == other.max_volume_id
             and self.sequence_ceiling == other.sequence_ceiling
             and self.topology_id == other.topology_id

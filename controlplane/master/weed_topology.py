@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from kelp_pb import weed_master_pb2 as wpb
 
 from controlplane.master.reconcile import DEFAULT_DATA_CENTER, DEFAULT_RACK
-from controlplane.master.state import DataNode, MasterState, VolumeRecord
+from controlplane.master.state import DataNode, EcVolumeRecord, MasterState, VolumeRecord
 from controlplane.master.topology import Topology
 
 TOPOLOGY_ID = "topo"  # the real master's TopologyInfo.id
@@ -62,8 +62,15 @@ def volume_information(
     return info
 
 
-def _node_disks(node: DataNode, volumes: list[VolumeRecord], topology: Topology) -> dict[str, wpb.DiskInfo]:
+def _node_disks(node: DataNode, volumes: list[VolumeRecord], topology: Topology,
+                ec_volumes: Iterable[EcVolumeRecord] = ()) -> dict[str, wpb.DiskInfo]:
     disks: dict[str, wpb.DiskInfo] = {node.disk_type: wpb.DiskInfo(type=node.disk_type)}
+    for ec in sorted(ec_volumes, key=lambda v: v.volume_id):  # the EC shards it holds (issue 6)
+        info = wpb.VolumeEcShardInformationMessage(
+            id=ec.volume_id, collection=ec.collection, ec_index_bits=ec.shards[node.node_id],
+            disk_type=ec.disk_type,
+        )
+        disks.setdefault(ec.disk_type, wpb.DiskInfo(type=ec.disk_type)).ec_shard_infos.append(info)
     for volume in sorted(volumes, key=lambda v: v.volume_id):
         disk = disks.setdefault(volume.disk_type, wpb.DiskInfo(type=volume.disk_type))
         info = volume_information(volume, node.node_id, topology)
@@ -93,6 +100,10 @@ def topology_info(state: MasterState, topology: Topology) -> wpb.TopologyInfo:
     for volume in state.volumes.values():
         for node_id in volume.replicas:
             by_node.setdefault(node_id, []).append(volume)
+    ec_by_node: dict[str, list[EcVolumeRecord]] = {}
+    for ec in state.ec_volumes.values():
+        for node_id in ec.shards:
+            ec_by_node.setdefault(node_id, []).append(ec)
     tree: dict[str, dict[str, list[DataNode]]] = {}
     for node in state.live_nodes():
         dc = node.data_center or DEFAULT_DATA_CENTER
@@ -107,7 +118,8 @@ def topology_info(state: MasterState, topology: Topology) -> wpb.TopologyInfo:
             rack = wpb.RackInfo(id=rack_id)
             rack_disks: dict[str, wpb.DiskInfo] = {}
             for node in sorted(tree[dc_id][rack_id], key=lambda n: n.node_id):
-                disks = _node_disks(node, by_node.get(node.node_id, []), topology)
+                disks = _node_disks(node, by_node.get(node.node_id, []), topology,
+                                    ec_by_node.get(node.node_id, ()))
                 entry = wpb.DataNodeInfo(id=node.node_id, grpc_port=node.grpc_port, address=node.node_id)
                 for key, disk in disks.items():
                     entry.diskInfos[key].CopyFrom(disk)

@@ -82,6 +82,9 @@ class FakeCore:
             raise VolumeNotFound(vid)
         return self.volumes[vid]
 
+    def lookup_ec_shards(self, vid: int) -> list[tuple[int, Location]]:
+        return []  # no EC volumes in these tests
+
     def lookup_token(self, fid: str, read: bool = False) -> str:
         self._call("lookup_token", (fid, read))
         return self.token
