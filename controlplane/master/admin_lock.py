@@ -9,6 +9,10 @@ the holder and a new leader keeps honouring the grant. It is fenced by its token
   above the one before; the fold ignores a lower token (see `state.py`);
 - a renewal presents the current token and keeps it (a command running with that token is not
   refused because the background renewal landed first); it moves `lock_ts_ns`;
+- fenced by term: a token carries the term of the leader that granted it (`grant_term`). After a
+  failover the new leader refuses to let an older term's token act (`check`), and a renewal of
+  it re-grants the lock to the same holder under a new-term token: the holder carries on with the
+  new token, and anything still presenting the old one (a run its dead leader started) cannot act;
 - a lease lapses when `lock_ts_ns + lease_ns` passes on the leader's clock (the holder renews every
   ~4 s, the lease is 10 s); once lapsed anyone may take the lock, with a higher token;
 - an action that needs the lock (`MasterCore.check_admin_token`) is allowed only on the leader with
@@ -75,6 +79,11 @@ def status(lock: AdminLock | None, now_ns: int) -> AdminLockStatus:
     return AdminLockStatus(True, lock.client_name, lock.message, lock.token, lock.lock_ts_ns)
 
 
+def grant_term(token: int) -> int:
+    """The term of the leader that granted `token` (next_token puts it in the high bits)."""
+    return token >> TERM_SHIFT
+
+
 def next_token(lock: AdminLock | None, term: int) -> int:
     """The token of a new grant by a leader of `term`: above every earlier grant."""
     previous = lock.token if lock is not None else 0
@@ -98,7 +107,8 @@ def lease(
         assert lock is not None
         if previous_token == 0 or previous_token != lock.token:
             raise AdminLockHeld(lock_name, lock.client_name, lock.message)
-        token = lock.token
+        # A grant of an older term is re-issued under this one (fencing: see the module doc).
+        token = lock.token if grant_term(lock.token) >= term else next_token(lock, term)
         client_name = client_name or lock.client_name
     else:
         token = next_token(lock, term)
@@ -113,8 +123,12 @@ def lease(
     )
 
 
-def check(lock: AdminLock | None, lock_name: str, token: int, now_ns: int) -> None:
-    """Raise AdminLockLost unless `token` is the current, unexpired grant."""
+def check(lock: AdminLock | None, lock_name: str, token: int, now_ns: int, term: int = 0) -> None:
+    """Raise AdminLockLost unless `token` is the current, unexpired grant, granted in `term`
+    (when given: the checking leader's term) or later."""
+    if term and grant_term(token) < term:
+        raise AdminLockLost(lock_name, token, f"granted under term {grant_term(token)}, before the "
+                                              f"failover to term {term}: renew it first")
     if lock is None or not lock.held:
         raise AdminLockLost(lock_name, token, "not locked")
     if lock.token != token:

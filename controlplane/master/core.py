@@ -673,7 +673,7 @@ class MasterCore:
         async with self._admin_lock_mutex:
             with self._log.lock:
                 lock = self._log.state.admin_locks.get(name)
-                admin_lock.check(lock, name, token, _ns(self._clock.time()))
+                admin_lock.check(lock, name, token, _ns(self._clock.time()), self._log.term())
                 assert lock is not None
                 barrier = lock.leased_event()
             try:

@@ -36,6 +36,7 @@ class AdminLease:
         self.token = 0
         self.lock_ts_ns = 0
         self.lost = ""  # why the lock was lost ("" while held or never taken)
+        self._message = ""
         self._renewer: asyncio.Task[None] | None = None
 
     @property
@@ -44,6 +45,7 @@ class AdminLease:
 
     async def acquire(self, message: str = "") -> None:
         """Take the lock (raises the master's refusal, e.g. another client holds it)."""
+        self._message = message
         self.token, self.lock_ts_ns = await self._masters.call_leader(
             lambda master: master.lease_admin_lock(LOCK_NAME, 0, self.client_name, message))
         self.lost = ""
@@ -64,8 +66,17 @@ class AdminLease:
         self.lost = "released by unlock"
 
     async def confirm_held(self, command: str) -> None:
+        """Fenced: the leader itself confirms the grant (a renewal, committed in its term) right
+        before the command acts. A grant of an older term is re-issued under the new leader's
+        term, so whatever still presents the old token is refused; a refusal here means the lock
+        was lost and the session stops acting until `lock` is run again."""
         if not self.token and not self.lost:
             raise CommandFailed(command, "needs the cluster admin lock: run `lock` first")
+        if not self.lost:
+            try:
+                self.token, self.lock_ts_ns = await self._masters.call_leader(self._renewal(self._message))
+            except (MasterCallError, NoMasterAvailable) as err:
+                self.lost = f"the leader did not confirm it: {err}"
         if self.lost:
             raise CommandFailed(command, f"the cluster admin lock is not held ({self.lost}): "
                                          "run `lock` again")

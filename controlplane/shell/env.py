@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from controlplane.shell.admin_lease import AdminLease
 from controlplane.shell.errors import CommandFailed
 from controlplane.shell.master_pool import MasterPool
 
@@ -35,6 +36,10 @@ class ShellEnv:
     out: TextIO  # command output (tables, plans); errors go to the session's error stream
     admin_lock: AdminLock | None = None
     volume_servers: VolumeServers | None = None  # volume.* commands' seam (volume_servers.py)
+    # A `-c` script (or a maintenance run) takes the lock itself at its first mutating command,
+    # rather than failing for want of a `lock` line; it is given back when the env closes.
+    lock_on_demand: bool = False
+    lock_client_name: str = ""  # who the lock names when taken on demand ("" = kelp shell@host)
 
     def write(self, text: str) -> None:
         """Print `text`, ending it with a newline if it has none."""
@@ -51,6 +56,10 @@ class ShellEnv:
     async def confirm_locked(self, command: str) -> None:
         """Stricter than before_mutation, as weed's volume.* commands: the lock must have been
         taken (`lock`) and still be held."""
+        if self.admin_lock is None and self.lock_on_demand:
+            lease = AdminLease(self.masters, self.lock_client_name)
+            await lease.acquire(f"script: {command}")
+            self.admin_lock = lease
         if self.admin_lock is None:
             raise CommandFailed(command, "needs the cluster admin lock: run `lock` first")
         await self.admin_lock.confirm_held(command)

@@ -22,6 +22,7 @@ from dataplane.client.addresses import GRPC_CHANNEL_OPTIONS, ServerAddress
 _R = TypeVar("_R")
 CALL_SECONDS = 60.0  # a delete or a mark touches metadata only
 VACUUM_SECONDS = 3600.0  # a vacuum copies the live needles of a volume (up to 30 GB)
+COPY_SECONDS = 3600.0  # a whole volume (up to 30 GB) between two servers
 
 
 class VolumeServers(Protocol):
@@ -34,7 +35,19 @@ class VolumeServers(Protocol):
     async def vacuum(self, server: ServerReport, volume_id: int) -> int:
         """Compact the volume; the bytes reclaimed."""
 
+    async def copy_volume(self, target: ServerReport, source: ServerReport, volume_id: int,
+                          collection: str) -> int:
+        """`target` pulls the volume from `source` and mounts it; the bytes copied."""
+
+    async def configure_replication(self, server: ServerReport, volume_id: int, replication: str) -> None: ...
+
     async def close(self) -> None: ...
+
+
+def grpc_target(server: ServerReport) -> str:
+    """The server's gRPC "host:port" (its report's grpc_port, else HTTP port + 10000)."""
+    address = ServerAddress.parse(server.address)  # "ip:port": the gRPC port is port + 10000
+    return f"{address.host}:{server.grpc_port or address.grpc_port}"
 
 
 class GrpcVolumeServers:
@@ -42,8 +55,7 @@ class GrpcVolumeServers:
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     def _stub(self, server: ServerReport) -> volume_pb2_grpc.VolumeAdminStub:
-        address = ServerAddress.parse(server.address)  # "ip:port": the gRPC port is port + 10000
-        target = f"{address.host}:{server.grpc_port or address.grpc_port}"
+        target = grpc_target(server)
         channel = self._channels.get(target)
         if channel is None:
             channel = self._channels[target] = grpc.aio.insecure_channel(target, options=GRPC_CHANNEL_OPTIONS)
@@ -68,6 +80,19 @@ class GrpcVolumeServers:
         call = self._stub(server).Vacuum(request, timeout=VACUUM_SECONDS)
         reply = await _call("volume.vacuum", server, call)
         return int(reply.reclaimed_bytes)
+
+    async def copy_volume(self, target: ServerReport, source: ServerReport, volume_id: int,
+                          collection: str) -> int:
+        request = volume_pb2.VolumeCopyRequest(volume_id=volume_id, collection=collection,
+                                               source=grpc_target(source))
+        call = self._stub(target).VolumeCopy(request, timeout=COPY_SECONDS)
+        reply = await _call("volume copy", target, call)
+        return int(reply.bytes)
+
+    async def configure_replication(self, server: ServerReport, volume_id: int, replication: str) -> None:
+        request = volume_pb2.VolumeConfigureRequest(volume_id=volume_id, replication=replication)
+        call = self._stub(server).VolumeConfigure(request, timeout=CALL_SECONDS)
+        await _call("volume.configure.replication", server, call)
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
 from kelp_pb import volume_pb2, volume_pb2_grpc
 
+from dataplane.volume import volume_copy
+from dataplane.volume.ec_service import EcAdminRpcs
 from dataplane.volume.engine import errors as engine
 from dataplane.volume.engine.store import Store
 from dataplane.volume.engine.types import ReplicaPlacement, Ttl, VolumeId
@@ -37,6 +39,9 @@ STATUS_CODES: dict[type[BaseException], grpc.StatusCode] = {
     engine.InvalidTtl: grpc.StatusCode.INVALID_ARGUMENT,
     engine.VolumeReadOnly: grpc.StatusCode.FAILED_PRECONDITION,
     VolumeNotEmpty: grpc.StatusCode.FAILED_PRECONDITION,
+    volume_copy.UnknownVolumeFile: grpc.StatusCode.INVALID_ARGUMENT,
+    volume_copy.VolumeCopyFailed: grpc.StatusCode.UNAVAILABLE,
+    FileNotFoundError: grpc.StatusCode.NOT_FOUND,
     engine.CorruptVolume: grpc.StatusCode.DATA_LOSS,
     engine.CorruptNeedle: grpc.StatusCode.DATA_LOSS,
     engine.EngineError: grpc.StatusCode.INTERNAL,
@@ -72,7 +77,8 @@ def _mapped(method: Method[Reply]) -> Method[Reply]:
     return wrapper
 
 
-class VolumeAdminServicer(volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[misc]  # generated, untyped
+# The EC RPCs (issue 6) come from EcAdminRpcs (ec_service.py), which uses _store and _volumes_changed.
+class VolumeAdminServicer(EcAdminRpcs, volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[misc]  # generated, untyped
     def __init__(self, store: Store, volumes_changed: Callable[[], None]) -> None:
         self._store = store
         self._volumes_changed = volumes_changed
@@ -135,6 +141,40 @@ class VolumeAdminServicer(volume_pb2_grpc.VolumeAdminServicer):  # type: ignore[
         self._volumes_changed()
         return volume_pb2.EncodeToEcResponse(shard_size=result.shard_size, entries=result.entries,
                                              seconds=result.seconds)
+
+    @_mapped
+    async def VolumeCopy(
+        self, request: volume_pb2.VolumeCopyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.VolumeCopyResponse:
+        vid = VolumeId(request.volume_id)
+        copied = await volume_copy.pull_volume(self._store, vid, request.collection, request.source)
+        log.info("volume copied vid=%d source=%s bytes=%d", vid, request.source, copied)
+        self._volumes_changed()
+        return volume_pb2.VolumeCopyResponse(bytes=copied)
+
+    async def ReadVolumeFile(
+        self, request: volume_pb2.ReadVolumeFileRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[volume_pb2.ReadVolumeFileResponse]:
+        try:
+            async for piece in volume_copy.read_file_chunks(self._store, VolumeId(request.volume_id),
+                                                            request.ext):
+                yield volume_pb2.ReadVolumeFileResponse(data=piece)
+        except Exception as exc:
+            code = status_code_for(exc)
+            if code is None:
+                raise
+            await context.abort(code, str(exc))
+
+    @_mapped
+    async def VolumeConfigure(
+        self, request: volume_pb2.VolumeConfigureRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> volume_pb2.VolumeConfigureResponse:
+        vid = VolumeId(request.volume_id)
+        rp = ReplicaPlacement.parse(request.replication)
+        await asyncio.to_thread(self._store.configure_replication, vid, rp)
+        log.info("volume replication changed vid=%d replication=%s", vid, rp)
+        self._volumes_changed()
+        return volume_pb2.VolumeConfigureResponse()
 
     @_mapped
     async def DeleteCollection(

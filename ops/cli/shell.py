@@ -11,6 +11,8 @@ controlplane.shell.grpc_master_admin.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
 
 from controlplane.shell.env import ShellEnv
@@ -23,7 +25,8 @@ from controlplane.shell.session import ExitRequested, Session
 from controlplane.shell.volume_servers import GrpcVolumeServers
 
 SUMMARY = 'run admin commands: an interactive prompt, or -c "cmd; cmd" for scripts'
-DEFAULT_HISTORY = "~/.kelp_shell_history"
+# The prompt's history: $KELP_SHELL_HISTORY, else ~/.kelp/shell_history (the directory is made).
+DEFAULT_HISTORY = os.environ.get("KELP_SHELL_HISTORY") or "~/.kelp/shell_history"
 
 
 def flag_set() -> FlagSet:
@@ -51,12 +54,18 @@ def main(argv: list[str]) -> int:
     registry = Registry.load()
     with asyncio.Runner() as runner:
         masters = MasterPool(flags.texts("master"), GrpcMasterAdmin)
-        env = ShellEnv(masters, sys.stdout, volume_servers=GrpcVolumeServers())
+        # A script takes the lock at its first mutating command if it has no `lock` line.
+        env = ShellEnv(masters, sys.stdout, volume_servers=GrpcVolumeServers(),
+                       lock_on_demand=script is not None)
         session = Session(registry, env, err=sys.stderr)
         try:
             if script is not None:
                 return 0 if runner.run(run_script(session, script)) else 1
-            Repl(session, runner.run, history_path=flags.text("history"), err=sys.stderr).loop()
+            history = os.path.expanduser(flags.text("history"))
+            if history:
+                with contextlib.suppress(OSError):  # no history is better than no shell
+                    os.makedirs(os.path.dirname(history) or ".", exist_ok=True)
+            Repl(session, runner.run, history_path=history, err=sys.stderr).loop()
             return 0
         finally:
             runner.run(session.env.close())  # gives back the admin lock, if `lock` took it

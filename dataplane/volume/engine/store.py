@@ -203,6 +203,43 @@ class Store:
         """Set or clear read-only, persisted in the .vif. Raises VolumeNotFound."""
         self._get(vid).set_read_only(read_only)
 
+    def configure_replication(self, vid: VolumeId, rp: ReplicaPlacement) -> None:
+        """Change the volume's replica placement (its superblock). Raises VolumeNotFound."""
+        self._get(vid).set_replica_placement(rp)
+
+    def volume_base(self, vid: VolumeId) -> str:
+        """The path of the volume's files without extension (a copy source reads them).
+        Raises VolumeNotFound."""
+        return self._get(vid).base
+
+    def copy_destination(self, vid: VolumeId) -> str:
+        """The directory a copy of volume `vid` from another server goes to: the one with the
+        most free slots. Raises VolumeExists, NoFreeSlot."""
+        with self._lock:
+            if vid in self._volumes:
+                raise VolumeExists(vid)
+            free = [loc for loc in self._locations if loc.has_free_slot()]
+            if not free:
+                raise NoFreeSlot(vid, self.max_volume_count)
+            emptiest = max(free, key=lambda x: (x.max_volumes - len(x.volumes)) if x.max_volumes else 1 << 30)
+            return emptiest.directory
+
+    def mount_copied(self, vid: VolumeId, collection: str, directory: str) -> None:
+        """Open a volume whose files were just copied into `directory` (copy_destination) and
+        serve it. Raises VolumeExists, CorruptVolume."""
+        v = Volume.open(directory, collection, vid, fmt=self.fmt, index=self.index, clock=self._clock,
+                        disk_type=self.disk_type)
+        with self._lock:
+            if vid in self._volumes:
+                v.close()
+                raise VolumeExists(vid)
+            self._volumes[vid] = v
+            for loc in self._locations:
+                if loc.directory == directory:
+                    loc.volumes[vid] = v
+        log.info("mounted copied volume vid=%d collection=%s size=%d dir=%s", vid, collection, v.size,
+                 directory)
+
     def has_volume(self, vid: VolumeId) -> bool:
         return vid in self._volumes
 

@@ -298,6 +298,18 @@ class Volume:
                 write_volume_info(self.base + ".vif", info)
                 self.info = info
 
+    def set_replica_placement(self, rp: ReplicaPlacement) -> None:
+        """Rewrite the superblock's placement byte (volume.configure.replication); the other
+        replicas are told separately, each by its own server."""
+        with self._lock:
+            self._check_open()
+            if rp != self.super_block.replica_placement:
+                sb = SuperBlock(self.super_block.version, rp, self.super_block.ttl,
+                                self.super_block.compaction_revision)
+                write_all(self._dat.fd, sb.to_bytes(), 0)
+                os.fsync(self._dat.fd)
+                self.super_block = sb
+
     def statistics(self) -> VolumeStatistics:
         m = self._map
         return VolumeStatistics(

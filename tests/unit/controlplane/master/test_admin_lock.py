@@ -84,22 +84,38 @@ def test_tokens_of_a_later_term_are_above_every_earlier_token() -> None:
 
 def test_a_held_lock_refuses_others_and_a_lapsed_one_is_granted_anew() -> None:
     state = MasterState()
-    state.apply(leased(5, "alice", ts=1000))
+    state.apply(leased(5, "alice", ts=1000))  # token 5: granted in term 0
     lock = state.admin_locks["shell"]
     with pytest.raises(AdminLockHeld, match="already locked by alice") as err:
         admin_lock.lease(
-            lock, lock_name="shell", client_name="bob", previous_token=0, message="", now_ns=2000, term=1
+            lock, lock_name="shell", client_name="bob", previous_token=0, message="", now_ns=2000, term=0
         )
     assert err.value.client_name == "alice"
     renewal = admin_lock.lease(
-        lock, lock_name="shell", client_name="alice", previous_token=5, message="m", now_ns=2000, term=1
+        lock, lock_name="shell", client_name="alice", previous_token=5, message="m", now_ns=2000, term=0
     )
     assert (renewal.token, renewal.lock_ts_ns) == (5, 2000)
     after = 1000 + LEASE_NS
     grant = admin_lock.lease(
-        lock, lock_name="shell", client_name="bob", previous_token=0, message="", now_ns=after, term=1
+        lock, lock_name="shell", client_name="bob", previous_token=0, message="", now_ns=after, term=0
     )
     assert grant.token > 5 and grant.client_name == "bob"
+
+
+def test_after_a_failover_an_old_term_token_cannot_act_until_renewed_under_the_new_term() -> None:
+    state = MasterState()
+    old = admin_lock.next_token(None, term=3)
+    state.apply(leased(old, "alice", ts=1000))
+    admin_lock.check(state.admin_locks["shell"], "shell", old, 2000, term=3)
+    with pytest.raises(AdminLockLost, match="before the failover to term 4"):
+        admin_lock.check(state.admin_locks["shell"], "shell", old, 2000, term=4)
+    renewal = admin_lock.lease(state.admin_locks["shell"], lock_name="shell", client_name="alice",
+                               previous_token=old, message="", now_ns=2000, term=4)
+    assert renewal.token == 4 << TERM_SHIFT and renewal.client_name == "alice"
+    state.apply(events_pb2.Event(admin_lock_leased=renewal))
+    admin_lock.check(state.admin_locks["shell"], "shell", renewal.token, 2000, term=4)
+    with pytest.raises(AdminLockLost):
+        admin_lock.check(state.admin_locks["shell"], "shell", old, 2000, term=4)
 
 
 # -- the core ------------------------------------------------------------------------------------
@@ -145,7 +161,7 @@ def test_a_lapsed_holder_is_fenced_out_by_the_next_grant() -> None:
         event_log.current_term = 2  # and a new leader grants it to bob
         new, _ = await core.lease_admin_lock("shell", "bob", 0, "")
         assert new >= 2 << TERM_SHIFT > old
-        with pytest.raises(AdminLockLost, match="newer token"):
+        with pytest.raises(AdminLockLost, match="before the failover"):
             await core.check_admin_token("shell", old)
         # alice's renewal with her old token is refused while bob holds the lock
         with pytest.raises(AdminLockHeld, match="bob"):

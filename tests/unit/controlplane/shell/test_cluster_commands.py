@@ -154,4 +154,5 @@ def test_membership_changes_pass_the_admin_lock_hook() -> None:
 def test_every_mutating_command_is_marked() -> None:
     mutating = {c.name for c in Registry.load() if c.mutating}
     assert mutating == {"cluster.raft.add", "cluster.raft.remove", "fs.configure", "volume.mark",
-                        "volume.delete", "volume.vacuum"}
+                        "volume.delete", "volume.vacuum", "volume.fix.replication", "volume.balance",
+                        "volume.configure.replication"}

@@ -31,6 +31,14 @@ class FakeVolumeServers:
         self.calls.append(("vacuum", server.address, volume_id, False))
         return 1234
 
+    async def copy_volume(self, target: ServerReport, source: ServerReport, volume_id: int,
+                          collection: str) -> int:
+        self.calls.append(("copy", f"{source.address}->{target.address}", volume_id, False))
+        return 100
+
+    async def configure_replication(self, server: ServerReport, volume_id: int, replication: str) -> None:
+        self.calls.append(("configure " + replication, server.address, volume_id, False))
+
     async def close(self) -> None:
         pass
 
