@@ -154,8 +154,60 @@ class EcShardsUnmounted(_message.Message):
     shard_bits: int
     def __init__(self, volume_id: _Optional[int] = ..., node_id: _Optional[str] = ..., shard_bits: _Optional[int] = ...) -> None: ...
 
+class MaintenanceConfigured(_message.Message):
+    __slots__ = ("scripts", "interval_ns", "time_ns")
+    SCRIPTS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_NS_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    scripts: str
+    interval_ns: int
+    time_ns: int
+    def __init__(self, scripts: _Optional[str] = ..., interval_ns: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class MaintenanceRunStarted(_message.Message):
+    __slots__ = ("run_id", "term", "time_ns", "leader")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    term: int
+    time_ns: int
+    leader: str
+    def __init__(self, run_id: _Optional[int] = ..., term: _Optional[int] = ..., time_ns: _Optional[int] = ..., leader: _Optional[str] = ...) -> None: ...
+
+class MaintenanceCommandDone(_message.Message):
+    __slots__ = ("run_id", "command", "ok", "output", "time_ns", "lock_token")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    command: str
+    ok: bool
+    output: str
+    time_ns: int
+    lock_token: int
+    def __init__(self, run_id: _Optional[int] = ..., command: _Optional[str] = ..., ok: _Optional[bool] = ..., output: _Optional[str] = ..., time_ns: _Optional[int] = ..., lock_token: _Optional[int] = ...) -> None: ...
+
+class MaintenanceRunFinished(_message.Message):
+    __slots__ = ("run_id", "time_ns", "ok", "abandoned", "reason")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    time_ns: int
+    ok: bool
+    abandoned: bool
+    reason: str
+    def __init__(self, run_id: _Optional[int] = ..., time_ns: _Optional[int] = ..., ok: _Optional[bool] = ..., abandoned: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set", "admin_lock_leased", "admin_lock_released", "ec_shards_mounted", "ec_shards_unmounted")
+    __slots__ = ("node_joined", "node_left", "volume_added", "volume_removed", "volume_state_changed", "sequence_reserved", "max_volume_id_advanced", "collection_deleted", "topology_id_set", "admin_lock_leased", "admin_lock_released", "ec_shards_mounted", "ec_shards_unmounted", "maintenance_configured", "maintenance_run_started", "maintenance_command_done", "maintenance_run_finished")
     NODE_JOINED_FIELD_NUMBER: _ClassVar[int]
     NODE_LEFT_FIELD_NUMBER: _ClassVar[int]
     VOLUME_ADDED_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +221,10 @@ class Event(_message.Message):
     ADMIN_LOCK_RELEASED_FIELD_NUMBER: _ClassVar[int]
     EC_SHARDS_MOUNTED_FIELD_NUMBER: _ClassVar[int]
     EC_SHARDS_UNMOUNTED_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_RUN_STARTED_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_COMMAND_DONE_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_RUN_FINISHED_FIELD_NUMBER: _ClassVar[int]
     node_joined: NodeJoined
     node_left: NodeLeft
     volume_added: VolumeAdded
@@ -182,7 +238,11 @@ class Event(_message.Message):
     admin_lock_released: AdminLockReleased
     ec_shards_mounted: EcShardsMounted
     ec_shards_unmounted: EcShardsUnmounted
-    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ..., admin_lock_leased: _Optional[_Union[AdminLockLeased, _Mapping]] = ..., admin_lock_released: _Optional[_Union[AdminLockReleased, _Mapping]] = ..., ec_shards_mounted: _Optional[_Union[EcShardsMounted, _Mapping]] = ..., ec_shards_unmounted: _Optional[_Union[EcShardsUnmounted, _Mapping]] = ...) -> None: ...
+    maintenance_configured: MaintenanceConfigured
+    maintenance_run_started: MaintenanceRunStarted
+    maintenance_command_done: MaintenanceCommandDone
+    maintenance_run_finished: MaintenanceRunFinished
+    def __init__(self, node_joined: _Optional[_Union[NodeJoined, _Mapping]] = ..., node_left: _Optional[_Union[NodeLeft, _Mapping]] = ..., volume_added: _Optional[_Union[VolumeAdded, _Mapping]] = ..., volume_removed: _Optional[_Union[VolumeRemoved, _Mapping]] = ..., volume_state_changed: _Optional[_Union[VolumeStateChanged, _Mapping]] = ..., sequence_reserved: _Optional[_Union[SequenceReserved, _Mapping]] = ..., max_volume_id_advanced: _Optional[_Union[MaxVolumeIdAdvanced, _Mapping]] = ..., collection_deleted: _Optional[_Union[CollectionDeleted, _Mapping]] = ..., topology_id_set: _Optional[_Union[TopologyIdSet, _Mapping]] = ..., admin_lock_leased: _Optional[_Union[AdminLockLeased, _Mapping]] = ..., admin_lock_released: _Optional[_Union[AdminLockReleased, _Mapping]] = ..., ec_shards_mounted: _Optional[_Union[EcShardsMounted, _Mapping]] = ..., ec_shards_unmounted: _Optional[_Union[EcShardsUnmounted, _Mapping]] = ..., maintenance_configured: _Optional[_Union[MaintenanceConfigured, _Mapping]] = ..., maintenance_run_started: _Optional[_Union[MaintenanceRunStarted, _Mapping]] = ..., maintenance_command_done: _Optional[_Union[MaintenanceCommandDone, _Mapping]] = ..., maintenance_run_finished: _Optional[_Union[MaintenanceRunFinished, _Mapping]] = ...) -> None: ...
 
 class EventBatch(_message.Message):
     __slots__ = ("events",)

@@ -81,3 +81,57 @@ class RaftRemoveServerResponse(_message.Message):
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     members: _containers.RepeatedCompositeFieldContainer[ClusterMember]
     def __init__(self, members: _Optional[_Iterable[_Union[ClusterMember, _Mapping]]] = ...) -> None: ...
+
+class MaintenanceHistoryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MaintenanceCommandOutcome(_message.Message):
+    __slots__ = ("command", "ok", "output", "time_ns", "lock_token")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    command: str
+    ok: bool
+    output: str
+    time_ns: int
+    lock_token: int
+    def __init__(self, command: _Optional[str] = ..., ok: _Optional[bool] = ..., output: _Optional[str] = ..., time_ns: _Optional[int] = ..., lock_token: _Optional[int] = ...) -> None: ...
+
+class MaintenanceRun(_message.Message):
+    __slots__ = ("run_id", "term", "leader", "started_ns", "finished_ns", "ok", "abandoned", "reason", "commands")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    STARTED_NS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_NS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    term: int
+    leader: str
+    started_ns: int
+    finished_ns: int
+    ok: bool
+    abandoned: bool
+    reason: str
+    commands: _containers.RepeatedCompositeFieldContainer[MaintenanceCommandOutcome]
+    def __init__(self, run_id: _Optional[int] = ..., term: _Optional[int] = ..., leader: _Optional[str] = ..., started_ns: _Optional[int] = ..., finished_ns: _Optional[int] = ..., ok: _Optional[bool] = ..., abandoned: _Optional[bool] = ..., reason: _Optional[str] = ..., commands: _Optional[_Iterable[_Union[MaintenanceCommandOutcome, _Mapping]]] = ...) -> None: ...
+
+class MaintenanceHistoryResponse(_message.Message):
+    __slots__ = ("configured", "commands", "interval_seconds", "runs", "next_due_ns")
+    CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_DUE_NS_FIELD_NUMBER: _ClassVar[int]
+    configured: bool
+    commands: _containers.RepeatedScalarFieldContainer[str]
+    interval_seconds: float
+    runs: _containers.RepeatedCompositeFieldContainer[MaintenanceRun]
+    next_due_ns: int
+    def __init__(self, configured: _Optional[bool] = ..., commands: _Optional[_Iterable[str]] = ..., interval_seconds: _Optional[float] = ..., runs: _Optional[_Iterable[_Union[MaintenanceRun, _Mapping]]] = ..., next_due_ns: _Optional[int] = ...) -> None: ...

@@ -54,6 +54,11 @@ class MasterAdminStub:
                 request_serializer=kelp__pb_dot_master__admin__pb2.RaftRemoveServerRequest.SerializeToString,
                 response_deserializer=kelp__pb_dot_master__admin__pb2.RaftRemoveServerResponse.FromString,
                 _registered_method=True)
+        self.MaintenanceHistory = channel.unary_unary(
+                '/kelp.v1.MasterAdmin/MaintenanceHistory',
+                request_serializer=kelp__pb_dot_master__admin__pb2.MaintenanceHistoryRequest.SerializeToString,
+                response_deserializer=kelp__pb_dot_master__admin__pb2.MaintenanceHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class MasterAdminServicer:
@@ -83,6 +88,12 @@ class MasterAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MaintenanceHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MasterAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_MasterAdminServicer_to_server(servicer, server):
                     servicer.RaftRemoveServer,
                     request_deserializer=kelp__pb_dot_master__admin__pb2.RaftRemoveServerRequest.FromString,
                     response_serializer=kelp__pb_dot_master__admin__pb2.RaftRemoveServerResponse.SerializeToString,
+            ),
+            'MaintenanceHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.MaintenanceHistory,
+                    request_deserializer=kelp__pb_dot_master__admin__pb2.MaintenanceHistoryRequest.FromString,
+                    response_serializer=kelp__pb_dot_master__admin__pb2.MaintenanceHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class MasterAdmin:
             '/kelp.v1.MasterAdmin/RaftRemoveServer',
             kelp__pb_dot_master__admin__pb2.RaftRemoveServerRequest.SerializeToString,
             kelp__pb_dot_master__admin__pb2.RaftRemoveServerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MaintenanceHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kelp.v1.MasterAdmin/MaintenanceHistory',
+            kelp__pb_dot_master__admin__pb2.MaintenanceHistoryRequest.SerializeToString,
+            kelp__pb_dot_master__admin__pb2.MaintenanceHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,
