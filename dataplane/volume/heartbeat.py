@@ -51,8 +51,11 @@ class NodeIdentity:
     disk_type: str = ""  # "" is hdd
 
 
-def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.HeartbeatRequest:
-    """One heartbeat: identity plus the whole inventory."""
+def heartbeat_request(
+    node: NodeIdentity, stats: StoreStatistics, ec_shards: Sequence[tuple[int, str, int]] = ()
+) -> master_pb2.HeartbeatRequest:
+    """One heartbeat: identity plus the whole inventory (volumes, and EC shards as
+    (volume id, collection, shard bits))."""
     return master_pb2.HeartbeatRequest(
         ip=node.ip,
         port=node.port,
@@ -80,6 +83,10 @@ def heartbeat_request(node: NodeIdentity, stats: StoreStatistics) -> master_pb2.
                 disk_type=v.disk_type,
             )
             for v in stats.volumes
+        ],
+        ec_shards=[
+            master_pb2.EcShardReport(id=vid, collection=collection, shard_bits=bits, disk_type=node.disk_type)
+            for vid, collection, bits in ec_shards
         ],
     )
 
@@ -244,7 +251,7 @@ class Heartbeat:
         # Inline, not in a worker thread: a cancelled heartbeat must leave no engine call running
         # behind it when the server then closes the store. Statistics are counters, cheap to read.
         stats = self._store.statistics()
-        await call.write(heartbeat_request(self._node, stats))
+        await call.write(heartbeat_request(self._node, stats, self._store.ec.shard_report()))
         self._sent += 1
 
     async def _read_loop(self, call: grpc.aio.StreamStreamCall[Any, Any], address: ServerAddress) -> None:

@@ -17,7 +17,7 @@ import gzip
 import logging
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
 from dataplane.volume import http_errors
 from dataplane.volume.config import VolumeServerConfig
 from dataplane.volume.content_types import OCTET_STREAM, detect_content_type
+from dataplane.volume.engine.ec.ec_volume import EcVolume, ShardFetcher
 from dataplane.volume.engine.errors import EngineError, InvalidFileId, NeedleNotFound, VolumeNotFound
 from dataplane.volume.engine.needle import Needle, checksum
 from dataplane.volume.engine.store import Store
@@ -96,6 +97,10 @@ class VolumeHttpApi:
         self._jwt_write = checker_for(config.jwt_signing_key)
         self._jwt_read = checker_for(config.jwt_read_key)
         self._copy_counts: dict[int, int] = {}
+        # EC volumes (issue 6), set by server.py: the shard fetcher for reads of shards held
+        # elsewhere, and the delete that journals on every holder (ec_service.delete_ec_needle).
+        self.ec_fetcher: Callable[[int], ShardFetcher | None] = lambda vid: None
+        self.ec_delete: Callable[[EcVolume, int, int], Awaitable[int]] | None = None
         self._routes: dict[str, Callable[[Request], Response]] = {
             "/status": self._status,
             "/healthz": self._health,
@@ -145,7 +150,8 @@ class VolumeHttpApi:
         if not self._store.has_volume(vid):
             ec = self._store.ec.get(vid)
             if ec is not None:  # an erasure-coded volume held here: read (reconstructing) from shards
-                needle = await asyncio.to_thread(ec.read_needle, target.key, target.cookie)
+                fetch = self.ec_fetcher(vid)
+                needle = await asyncio.to_thread(ec.read_needle, target.key, target.cookie, fetch)
                 return needle_response(request, needle, target)
             return await self._read_elsewhere(request, target)
         query = request.query
@@ -352,6 +358,10 @@ class VolumeHttpApi:
             self._jwt_write.check(request, target.jwt_fid)
         query = request.query
         ts = query.get("ts", "")
+        held = self._store.has_volume(VolumeId(target.volume_id))
+        ec = None if held else self._store.ec.get(target.volume_id)
+        if ec is not None and self.ec_delete is not None:  # an erasure-coded volume held here
+            return json_response({"size": await self.ec_delete(ec, target.key, target.cookie)}, 202)
         size = await self._delete_needle(
             VolumeId(target.volume_id),
             NeedleId(target.key),

@@ -178,6 +178,12 @@ class Store:
                         loc.volumes[vid] = v
             raise
 
+    def generate_ec(self, vid: VolumeId) -> EncodeResult:
+        """ec.encode's first step on this server: EC files next to the read-only volume, which
+        stays (ec_mounts.EcMounts.generate). Raises VolumeNotFound, NotReadOnly, EncodeInProgress,
+        AlreadyEncoded."""
+        return self.ec.generate(self._get(vid))
+
     def delete_volume(self, vid: VolumeId) -> None:
         """Close and remove the volume's files. Raises VolumeNotFound."""
         with self._lock:
@@ -187,6 +193,7 @@ class Store:
             for loc in self._locations:
                 loc.volumes.pop(vid, None)
         v.destroy()
+        self.ec.volume_deleted(vid)  # an EC volume of this id (ec.encode's result) keeps its .vif
         log.info("deleted volume vid=%d collection=%s", vid, v.collection)
 
     def delete_collection(self, name: str) -> None:
