@@ -18,6 +18,7 @@ from kelp_pb import master_admin_pb2, master_admin_pb2_grpc
 
 from controlplane.master.core import MasterCore
 from controlplane.master.errors import NotLeader
+from controlplane.master.maintenance_state import MaintenanceLog
 from controlplane.master.raft import MembershipChangeFailed, MemberStatus
 from controlplane.master.volume_admin_client import CHANNEL_OPTIONS
 
@@ -36,6 +37,26 @@ def member_pb(m: MemberStatus) -> master_admin_pb2.ClusterMember:
     )
     if m.last_contact_seconds is not None:
         out.last_contact_seconds = m.last_contact_seconds
+    return out
+
+
+def maintenance_history_pb(history: MaintenanceLog) -> master_admin_pb2.MaintenanceHistoryResponse:
+    """The replicated maintenance configuration and runs (the caller holds the log's lock)."""
+    config = history.config
+    out = master_admin_pb2.MaintenanceHistoryResponse(configured=config is not None and bool(config.commands))
+    if config is not None:
+        out.commands.extend(config.commands)
+        out.interval_seconds = config.interval_ns / 1e9
+    for run in history.runs:
+        out.runs.append(master_admin_pb2.MaintenanceRun(
+            run_id=run.run_id, term=run.term, leader=run.leader, started_ns=run.started_ns,
+            finished_ns=run.finished_ns, ok=run.ok, abandoned=run.abandoned, reason=run.reason,
+            commands=[master_admin_pb2.MaintenanceCommandOutcome(
+                command=c.command, ok=c.ok, output=c.output, time_ns=c.time_ns, lock_token=c.lock_token)
+                for c in run.commands]))
+    last = history.runs[-1] if history.runs else None
+    if out.configured and config is not None and (last is None or not last.open):
+        out.next_due_ns = max(config.configured_ns, last.finished_ns if last else 0) + config.interval_ns
     return out
 
 
@@ -76,6 +97,11 @@ class MasterAdminServicer:
         return master_admin_pb2.RaftListClusterServersResponse(
             members=[member_pb(m) for m in raft.member_status]
         )
+
+    async def MaintenanceHistory(
+        self, request: master_admin_pb2.MaintenanceHistoryRequest, context: Context
+    ) -> master_admin_pb2.MaintenanceHistoryResponse:
+        return self._core.read_view(lambda state, _: maintenance_history_pb(state.maintenance))
 
     async def RaftAddServer(
         self, request: master_admin_pb2.RaftAddServerRequest, context: Context

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 from kelp_pb import events_pb2
 
+from controlplane.master.maintenance_state import MaintenanceLog
+
 SNAPSHOT_VERSION = 1
 FIRST_KEY = 1  # key 0 formats to a fid that cannot be parsed, so it is never issued
 
@@ -130,6 +132,7 @@ class MasterState:
         self.sequence_ceiling = FIRST_KEY  # keys >= this were never reserved
         self.topology_id = ""  # set once, by the first leader
         self.admin_locks: dict[str, AdminLock] = {}  # by lock name
+        self.maintenance = MaintenanceLog()  # [master.maintenance] and its runs (maintenance_state.py)
         self.revision = 0  # events applied by this process: lets readers cache derived views
         # Log position: the index of the last event folded in. Events are numbered 1, 2, ... in log
         # order, identically on every master (a snapshot carries it), so control subscribers can
@@ -145,6 +148,7 @@ class MasterState:
         self.sequence_ceiling = other.sequence_ceiling
         self.topology_id = other.topology_id
         self.admin_locks = other.admin_locks
+        self.maintenance = other.maintenance
         self.event_index = other.event_index
         self.revision += 1
 
@@ -181,6 +185,8 @@ class MasterState:
             self._admin_lock_leased(event.admin_lock_leased)
         elif kind == "admin_lock_released":
             self._admin_lock_released(event.admin_lock_released)
+        elif kind is not None and kind.startswith("maintenance_"):
+            self.maintenance.apply(event)
         elif kind == "ec_shards_mounted":
             self._ec_shards_mounted(event.ec_shards_mounted)
         elif kind == "ec_shards_unmounted":
@@ -413,9 +419,13 @@ class MasterState:
                 )
         return out
 
+    def snapshot_events_with_maintenance(self) -> list[events_pb2.Event]:
+        return self.snapshot_events() + self.maintenance.snapshot_events()
+
     def snapshot(self) -> events_pb2.StateSnapshot:
         return events_pb2.StateSnapshot(
-            version=SNAPSHOT_VERSION, events=self.snapshot_events(), event_index=self.event_index
+            version=SNAPSHOT_VERSION, events=self.snapshot_events_with_maintenance(),
+            event_index=self.event_index
         )
 
     def to_bytes(self) -> bytes:
@@ -449,6 +459,7 @@ class MasterState:
             and self.sequence_ceiling == other.sequence_ceiling
             and self.topology_id == other.topology_id
             and self.admin_locks == other.admin_locks
+            and self.maintenance == other.maintenance
             and self.event_index == other.event_index
         )
 
