@@ -41,3 +41,7 @@ class MasterConfig:
     raft_journal_fsync: bool = False  # -raft.journalFsync: fsync Raft entries and votes (power-loss safe)
     raft_join: bool = False  # -raft.join: an empty -mdir waits to be added (cluster.raft.add)
     assign_growth_wait_seconds: float = 5.0  # an assign that triggers growth waits this long for it
+    # [master.maintenance] of master.toml: None when the section is absent (the replicated
+    # configuration is then left as it is); "" turns maintenance off.
+    maintenance_scripts: str | None = None
+    maintenance_sleep_seconds: float = 17 * 60.0  # sleep_minutes (or kelp's sleep_seconds, for tests)

@@ -616,6 +616,19 @@ class MasterCore:
         with self._log.lock:
             return view(self._log.state, self._topology)
 
+    async def record(self, events: list[events_pb2.Event]) -> None:
+        """Leader only: commit events deciding facts made outside the core (the maintenance
+        runner's). Raises NotLeader."""
+        self._require_leader()
+        await commit(self._log, events)
+
+    def leading_term(self) -> int | None:
+        """The term this master leads in, or None when it does not lead."""
+        return self._log.term() if self._sync_leadership() else None
+
+    def now_ns(self) -> int:
+        return _ns(self._clock.time())
+
     # -- the admin lock (leases are log events: see admin_lock.py) ------------------
 
     async def lease_admin_lock(

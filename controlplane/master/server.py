@@ -23,6 +23,7 @@ from controlplane.master.control_grpc_api import ControlServicer
 from controlplane.master.core import MasterCore
 from controlplane.master.grpc_api import MasterServicer
 from controlplane.master.http_api import MasterHttpApi
+from controlplane.master.maintenance_runner import MaintenanceRunner
 from controlplane.master.metrics import http_stats, master_registry
 from controlplane.master.volume_admin_client import CHANNEL_OPTIONS, GrpcVolumeAdmin
 from controlplane.master.weed_grpc_api import WeedServicer
@@ -109,7 +110,8 @@ async def _run_jobs(core: MasterCore, stopping: asyncio.Event) -> None:
     """One TaskGroup owns every background loop. `stopping` ends them; if one fails first, the
     group cancels the others and this task ends with the failure (seen by `RunningMaster.wait`)."""
     async with asyncio.TaskGroup() as tg:
-        jobs = [tg.create_task(core.run_forever(), name="master-leader-duties")]
+        jobs = [tg.create_task(core.run_forever(), name="master-leader-duties"),
+                tg.create_task(MaintenanceRunner(core).run_forever(), name="master-maintenance")]
         await stopping.wait()
         for job in jobs:
             job.cancel()

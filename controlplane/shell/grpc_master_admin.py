@@ -21,6 +21,9 @@ from kelp_pb import master_admin_pb2, master_admin_pb2_grpc, weed_master_pb2, we
 from controlplane.shell.errors import MasterCallError, MasterGone, MasterNotLeader, MasterRefused
 from controlplane.shell.master_admin import (
     ClusterStatus,
+    MaintenanceCommand,
+    MaintenanceHistory,
+    MaintenanceRunReport,
     Member,
     Role,
     ServerReport,
@@ -100,6 +103,11 @@ class GrpcMasterAdmin:
         reply = await self._call(self._seaweed.VolumeList(request, timeout=TOPOLOGY_TIMEOUT_SECONDS))
         return servers_of(reply.topology_info)
 
+    async def maintenance_history(self) -> MaintenanceHistory:
+        request = master_admin_pb2.MaintenanceHistoryRequest()
+        reply = await self._call(self._admin.MaintenanceHistory(request, timeout=STATUS_TIMEOUT_SECONDS))
+        return maintenance_history_of(reply)
+
     async def lease_admin_lock(
         self, lock_name: str, previous_token: int, client_name: str, message: str
     ) -> tuple[int, int]:
@@ -165,6 +173,18 @@ def servers_of(topology: weed_master_pb2.TopologyInfo) -> tuple[ServerReport, ..
                 slots = sum(disk.max_volume_count for disk in node.diskInfos.values())
                 servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes, node.grpc_port))
     return tuple(servers)
+
+
+def maintenance_history_of(reply: master_admin_pb2.MaintenanceHistoryResponse) -> MaintenanceHistory:
+    runs = tuple(
+        MaintenanceRunReport(
+            r.run_id, r.term, r.leader, r.started_ns, r.finished_ns, r.ok, r.abandoned, r.reason,
+            tuple(MaintenanceCommand(c.command, c.ok, c.output, c.time_ns, c.lock_token) for c in r.commands),
+        )
+        for r in reply.runs
+    )
+    return MaintenanceHistory(reply.configured, tuple(reply.commands), reply.interval_seconds, runs,
+                              reply.next_due_ns)
 
 
 def topology_counts_of(topology: weed_master_pb2.TopologyInfo) -> TopologyCounts:

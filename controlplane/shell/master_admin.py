@@ -81,6 +81,39 @@ class ServerReport:
     grpc_port: int = 0  # 0: the HTTP port + 10000
 
 
+@dataclass(frozen=True, slots=True)
+class MaintenanceCommand:
+    command: str
+    ok: bool
+    output: str
+    time_ns: int
+    lock_token: int
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceRunReport:
+    run_id: int
+    term: int
+    leader: str
+    started_ns: int
+    finished_ns: int  # 0 while open
+    ok: bool
+    abandoned: bool
+    reason: str
+    commands: tuple[MaintenanceCommand, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceHistory:
+    """`[master.maintenance]` as replicated, and its recent runs (oldest first)."""
+
+    configured: bool
+    commands: tuple[str, ...]
+    interval_seconds: float
+    runs: tuple[MaintenanceRunReport, ...]
+    next_due_ns: int  # 0: none scheduled
+
+
 class MasterAdmin(Protocol):
     """Calls to one master. `address` is its HTTP "host:port"."""
 
@@ -103,6 +136,9 @@ class MasterAdmin(Protocol):
 
     async def volume_topology(self) -> tuple[ServerReport, ...]:
         """Every volume server and its volumes (master_pb VolumeList), data center and rack order."""
+
+    async def maintenance_history(self) -> MaintenanceHistory:
+        """The maintenance schedule and its runs (kelp.v1.MasterAdmin/MaintenanceHistory)."""
 
     async def lease_admin_lock(
         self, lock_name: str, previous_token: int, client_name: str, message: str

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 FAMILIES: tuple[str, ...] = (
     "controlplane.shell.cluster", "controlplane.shell.fs_configure", "controlplane.shell.lock",
     "controlplane.shell.volume", "controlplane.shell.fs", "controlplane.shell.volume_repair",
+    "controlplane.shell.maintenance",
 )
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one

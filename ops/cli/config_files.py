@@ -78,6 +78,9 @@ MASTER_SCHEMA: dict[str, type] = {
     "master.volume_growth.copy_2": int,
     "master.volume_growth.copy_3": int,
     "master.volume_growth.copy_other": int,
+    "master.maintenance.scripts": str,
+    "master.maintenance.sleep_minutes": int,
+    "master.maintenance.sleep_seconds": int,  # kelp: a test's interval
 }
 
 
@@ -173,12 +176,33 @@ def _flatten(table: dict[str, object], prefix: str = "") -> list[tuple[str, obje
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceSettings:
+    """`[master.maintenance]`: the scripts the leader runs and the sleep between runs."""
+
+    scripts: str
+    sleep_seconds: float
+
+
+def maintenance(loaded: LoadedFile) -> MaintenanceSettings | None:
+    """None when master.toml has no [master.maintenance] keys."""
+    prefix = "master.maintenance."
+    if not any(key.startswith(prefix) for key in loaded.values):
+        return None
+    minutes = _get(loaded, prefix + "sleep_minutes", int, 17)
+    seconds = _get(loaded, prefix + "sleep_seconds", int, 0)
+    if minutes < 1 or seconds < 0:
+        raise ConfigFileError(loaded.path or Path("master.toml"), "master.maintenance sleep must be positive")
+    return MaintenanceSettings(_get(loaded, prefix + "scripts", str, ""), float(seconds or minutes * 60))
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     """Everything a server subcommand takes from config files, with the warnings to log."""
 
     growth: VolumeGrowthConfig
     security: SecuritySettings
     warnings: tuple[str, ...]
+    maintenance: MaintenanceSettings | None = None
 
 
 def load_settings(config_dir: str, *, with_master_toml: bool) -> ServerSettings:
@@ -191,6 +215,7 @@ def load_settings(config_dir: str, *, with_master_toml: bool) -> ServerSettings:
         growth=volume_growth(master),
         security=security_settings(security),
         warnings=security.warnings + master.warnings,
+        maintenance=maintenance(master),
     )
 
 

@@ -71,6 +71,9 @@ def peers(values: Sequence[str]) -> tuple[str, ...]:
 def with_settings(config: MasterConfig, settings: ServerSettings) -> MasterConfig:
     """The config-file parts of a master's config: volume growth and JWT keys."""
     security = settings.security
+    if settings.maintenance is not None:
+        config = replace(config, maintenance_scripts=settings.maintenance.scripts,
+                         maintenance_sleep_seconds=settings.maintenance.sleep_seconds)
     return replace(
         config,
         growth=settings.growth,
