@@ -34,6 +34,8 @@ def flag_set() -> FlagSet:
     fs.strings("master", ["localhost:9333"], "masters to ask: any of the cluster (host:port[.grpcPort])",
                check=host_ports)
     fs.string("c", "", "commands to run, separated by ';' or newlines; stops at the first failure")
+    fs.boolean("lock", False, "take the admin lock at the first mutating command, as if the script "
+                              "began with `lock` (kelp)")
     fs.string("history", DEFAULT_HISTORY, 'history file of the interactive prompt ("" keeps no history)')
     return fs
 
@@ -54,9 +56,9 @@ def main(argv: list[str]) -> int:
     registry = Registry.load()
     with asyncio.Runner() as runner:
         masters = MasterPool(flags.texts("master"), GrpcMasterAdmin)
-        # A script takes the lock at its first mutating command if it has no `lock` line.
+        # As weed's, a script's mutating commands need a `lock` line; -lock takes it on demand.
         env = ShellEnv(masters, sys.stdout, volume_servers=GrpcVolumeServers(),
-                       lock_on_demand=script is not None)
+                       lock_on_demand=flags.boolean("lock"))
         session = Session(registry, env, err=sys.stderr)
         try:
             if script is not None:

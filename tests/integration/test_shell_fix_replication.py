@@ -1,8 +1,7 @@
 """volume.fix.replication and volume.configure.replication against real processes: a volume
 server's directory is wiped (killed, emptied, restarted), `-doDelete=false -apply` restores every
 missing replica without removing an extra one, then `-apply` removes the extra; every file reads
-back from every replica. A mutating command without `lock` is refused in an interactive-style
-session, and a `-c` script takes the lock itself."""
+back from every replica. A mutating command without `lock` (or after `unlock`) is refused."""
 
 from __future__ import annotations
 
@@ -55,11 +54,13 @@ def test_fix_replication_restores_a_wiped_server(cluster_factory: ClusterFactory
     lost = [vid for vid in vids if wiped_address in before[vid]]
     extra = next(vid for vid in vids if vid not in lost)  # will have one replica too many
 
-    # A mutating command is refused without the lock; a `-c` script takes it itself.
+    # A mutating command is refused without the lock (none taken, or given back).
+    refused = kelp_shell([cluster.master], f"volume.mark -volumeId={extra} -writable")
+    assert refused.returncode == 1 and "run `lock` first" in refused.stderr, refused.stderr
     refused = kelp_shell([cluster.master], f"lock; unlock; volume.mark -volumeId={extra} -writable")
     assert refused.returncode == 1 and "lock" in refused.stderr, refused.stderr
     configured = kelp_shell([cluster.master],
-                            f"volume.configure.replication -volumeId={extra} -replication=000")
+                            f"lock; volume.configure.replication -volumeId={extra} -replication=000")
     assert configured.returncode == 0, configured.stderr
 
     def placement_reported() -> bool:
@@ -79,17 +80,21 @@ def test_fix_replication_restores_a_wiped_server(cluster_factory: ClusterFactory
     plan = kelp_shell([cluster.master], "volume.fix.replication")
     assert plan.returncode == 0 and "plan only" in plan.stdout, plan.stdout + plan.stderr
     assert f"volume {extra}: remove" in plan.stdout
-    only_add = kelp_shell([cluster.master], "volume.fix.replication -doDelete=false -apply")
+    only_add = kelp_shell([cluster.master], "lock; volume.fix.replication -doDelete=false -apply")
     assert only_add.returncode == 0, only_add.stdout + only_add.stderr
     assert "remove" not in only_add.stdout
     wait_for("every replica restored",
              lambda: all(len(replicas(cluster, vid)) == 2 for vid in vids if vid != extra))
     assert len(replicas(cluster, extra)) == 2  # the extra replica stayed
 
-    full = kelp_shell([cluster.master], "volume.fix.replication -apply")
+    full = kelp_shell([cluster.master], "lock; volume.fix.replication -apply")
     assert full.returncode == 0, full.stdout + full.stderr
     wait_for("the extra replica removed", lambda: len(replicas(cluster, extra)) == 1)
     assert all(len(replicas(cluster, vid)) == 2 for vid in vids if vid != extra)
+
+    # No [master.maintenance] in this cluster's master.toml: nothing is scheduled or has run.
+    history = kelp_shell([cluster.master], "maintenance.history")
+    assert history.returncode == 0 and "not configured" in history.stdout and "0 runs" in history.stdout
 
     for fid, data in stored.items():
         for url in replicas(cluster, int(fid.split(",")[0])):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.master.config import VolumeGrowthConfig
-from ops.cli.config_files import ConfigFileError, find_config_file, load_settings
+from ops.cli.config_files import ConfigFileError, MaintenanceSettings, find_config_file, load_settings
 
 MASTER_TOML = """
 [master.volume_growth]
@@ -47,9 +47,10 @@ def test_master_and_security_values_are_read(tmp_path: Path) -> None:
 def test_unused_keys_are_named_in_warnings(tmp_path: Path) -> None:
     (tmp_path / "master.toml").write_text(MASTER_TOML)
     settings = load_settings(str(tmp_path), with_master_toml=True)
-    assert len(settings.warnings) == 2
+    assert len(settings.warnings) == 1
     assert "master.volume_growth.threshold" in settings.warnings[0]
-    assert "master.maintenance.sleep_minutes" in settings.warnings[1]
+    # [master.maintenance] is read (issue 6): a section without scripts schedules nothing.
+    assert settings.maintenance == MaintenanceSettings(scripts="", sleep_seconds=17 * 60.0)
 
 
 def test_missing_files_give_defaults(tmp_path: Path) -> None:
