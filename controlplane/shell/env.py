@@ -20,6 +20,7 @@ from controlplane.shell.errors import CommandFailed
 from controlplane.shell.master_pool import MasterPool
 
 if TYPE_CHECKING:  # the seam's implementation imports grpc; the env does not
+    from controlplane.shell.ec_servers import EcServers
     from controlplane.shell.volume_servers import VolumeServers
 
 
@@ -36,6 +37,7 @@ class ShellEnv:
     out: TextIO  # command output (tables, plans); errors go to the session's error stream
     admin_lock: AdminLock | None = None
     volume_servers: VolumeServers | None = None  # volume.* commands' seam (volume_servers.py)
+    ec_servers: EcServers | None = None  # ec.* commands' seam (ec_servers.py), made on first use
     # A `-c` script (or a maintenance run) takes the lock itself at its first mutating command,
     # rather than failing for want of a `lock` line; it is given back when the env closes.
     lock_on_demand: bool = False
@@ -52,6 +54,8 @@ class ShellEnv:
             await release()
         if self.volume_servers is not None:
             await self.volume_servers.close()
+        if self.ec_servers is not None:
+            await self.ec_servers.close()
 
     async def confirm_locked(self, command: str) -> None:
         """Stricter than before_mutation, as weed's volume.* commands: the lock must have been

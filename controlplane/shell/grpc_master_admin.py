@@ -21,6 +21,7 @@ from kelp_pb import master_admin_pb2, master_admin_pb2_grpc, weed_master_pb2, we
 from controlplane.shell.errors import MasterCallError, MasterGone, MasterNotLeader, MasterRefused
 from controlplane.shell.master_admin import (
     ClusterStatus,
+    EcShards,
     MaintenanceCommand,
     MaintenanceHistory,
     MaintenanceRunReport,
@@ -103,6 +104,12 @@ class GrpcMasterAdmin:
         reply = await self._call(self._seaweed.VolumeList(request, timeout=TOPOLOGY_TIMEOUT_SECONDS))
         return servers_of(reply.topology_info)
 
+    async def volume_size_limit_mb(self) -> int:
+        """The cluster's volume size limit (VolumeList's volume_size_limit_mb)."""
+        request = weed_master_pb2.VolumeListRequest()
+        reply = await self._call(self._seaweed.VolumeList(request, timeout=TOPOLOGY_TIMEOUT_SECONDS))
+        return int(reply.volume_size_limit_mb)
+
     async def maintenance_history(self) -> MaintenanceHistory:
         request = master_admin_pb2.MaintenanceHistoryRequest()
         reply = await self._call(self._admin.MaintenanceHistory(request, timeout=STATUS_TIMEOUT_SECONDS))
@@ -166,12 +173,18 @@ def servers_of(topology: weed_master_pb2.TopologyInfo) -> tuple[ServerReport, ..
                         delete_count=v.delete_count, deleted_bytes=v.deleted_byte_count,
                         read_only=v.read_only,
                         replication=f"{v.replica_placement:03d}", disk_type=v.disk_type or disk_type,
+                        modified_at_second=v.modified_at_second,
                     )
                     for disk_type, disk in sorted(node.diskInfos.items())
                     for v in sorted(disk.volume_infos, key=lambda v: v.id)
                 )
                 slots = sum(disk.max_volume_count for disk in node.diskInfos.values())
-                servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes, node.grpc_port))
+                ec = tuple(
+                    EcShards(e.id, e.collection, e.ec_index_bits)
+                    for disk in node.diskInfos.values()
+                    for e in sorted(disk.ec_shard_infos, key=lambda e: e.id)
+                )
+                servers.append(ServerReport(node.id, dc.id, rack.id, slots, volumes, node.grpc_port, ec))
     return tuple(servers)
 
 

@@ -67,6 +67,20 @@ class VolumeReport:
     read_only: bool
     replication: str  # "xyz"
     disk_type: str
+    modified_at_second: int = 0  # last write (ec.encode -quietFor)
+
+
+@dataclass(frozen=True, slots=True)
+class EcShards:
+    """The shards of one erasure-coded volume a server holds (VolumeEcShardInformationMessage)."""
+
+    volume_id: int
+    collection: str
+    shard_bits: int  # bit i: shard i
+
+    @property
+    def shard_ids(self) -> tuple[int, ...]:
+        return tuple(i for i in range(32) if self.shard_bits >> i & 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,7 @@ class ServerReport:
     max_volumes: int
     volumes: tuple[VolumeReport, ...]
     grpc_port: int = 0  # 0: the HTTP port + 10000
+    ec_shards: tuple[EcShards, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +151,9 @@ class MasterAdmin(Protocol):
 
     async def volume_topology(self) -> tuple[ServerReport, ...]:
         """Every volume server and its volumes (master_pb VolumeList), data center and rack order."""
+
+    async def volume_size_limit_mb(self) -> int:
+        """The cluster's volume size limit in MB (ec.encode -fullPercent)."""
 
     async def maintenance_history(self) -> MaintenanceHistory:
         """The maintenance schedule and its runs (kelp.v1.MasterAdmin/MaintenanceHistory)."""

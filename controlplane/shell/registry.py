@@ -28,6 +28,7 @@ FAMILIES: tuple[str, ...] = (
     "controlplane.shell.cluster", "controlplane.shell.fs_configure", "controlplane.shell.lock",
     "controlplane.shell.volume", "controlplane.shell.fs", "controlplane.shell.volume_repair",
     "controlplane.shell.maintenance",
+    "controlplane.shell.ec",
 )
 MAX_SUGGESTIONS = 3
 SUGGESTION_SPREAD = 0.1  # a suggestion may be this much less similar than the best one

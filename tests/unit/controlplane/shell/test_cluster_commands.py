@@ -155,4 +155,4 @@ def test_every_mutating_command_is_marked() -> None:
     mutating = {c.name for c in Registry.load() if c.mutating}
     assert mutating == {"cluster.raft.add", "cluster.raft.remove", "fs.configure", "volume.mark",
                         "volume.delete", "volume.vacuum", "volume.fix.replication", "volume.balance",
-                        "volume.configure.replication"}
+                        "volume.configure.replication", "ec.encode", "ec.rebuild", "ec.balance", "ec.decode"}
