@@ -6,7 +6,8 @@ names and flags. All need the cluster admin lock, as weed's do.
   address, so two encoders meet at the same server, which lets only one generate), spread by
   `ec_placement.place_shards` (copied, mounted), and only when every shard is mounted where the
   plan puts it are the source replicas deleted. Any failure before that removes the new shards
-  and leaves the volume as it was (read-only).
+  and leaves the volume as it was (read-only); shards left by an encode that died midway (its
+  source still exists) are dropped and the volume encoded again.
 - ec.rebuild and ec.balance print their plan and act only with `-apply` (weed 4.48) or `-force`
   (older weed, the issue's scripts). ec.rebuild gathers ten or more shards on one holder, folds
   every holder's deletion journal into it, rebuilds the missing shards there and drops the
@@ -226,10 +227,19 @@ class EcEncodeCommand(Command):
         try:
             seconds = await ec.generate(source, vid, collection)
         except EcCallFailed as err:
-            if err.code in ("ABORTED", "ALREADY_EXISTS"):
+            if err.code == "ABORTED":  # a generate is running there now
                 reason = f"volume {vid}: another encoder got there first: {err.details}"
                 raise CommandFailed(self.name, reason) from None
-            raise
+            if err.code != "ALREADY_EXISTS":
+                raise
+            # Shards of an encode that never finished (its source is still here, so it never
+            # deleted it). This session holds the admin lock, so no encoder is running: drop
+            # them everywhere and encode again.
+            stale = [s for s in servers if any(e.volume_id == vid for e in s.ec_shards)]
+            for server in {s.address: s for s in [source, *stale]}.values():
+                await ec.delete_shards(server, vid, collection, range(TOTAL_SHARDS))
+            env.write(f"volume {vid}: dropped the shards of an unfinished encode; encoding again")
+            seconds = await ec.generate(source, vid, collection)
         env.write(f"volume {vid}: 14 shards generated on {source.address} in {seconds:.2f}s")
         try:
             plan = place_shards(placement_servers(servers))
