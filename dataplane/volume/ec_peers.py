@@ -3,9 +3,10 @@
 `EcPeers` answers, from worker threads (EC reads and deletes run there, off the event loop):
 - `fetcher(vid)`: the `ShardFetcher` an `EcVolume` calls for a shard it lacks: who holds the
   shard comes from the masters' Lookup (`ec_shards`, cached for SHARD_MAP_SECONDS and looked up
-  again after a failed read), and the range is read with VolumeAdmin.EcShardRead. A holder that
-  fails is skipped for PEER_BACKOFF_SECONDS so a dead server costs one refused connection, not
-  one per interval; the fetcher returns None and the volume reconstructs from other shards.
+  again after a failed read, at most every MIN_REFRESH_SECONDS), and the range is read with
+  VolumeAdmin.EcShardRead. A holder that fails is skipped for PEER_BACKOFF_SECONDS so a dead
+  server costs one refused connection, not one per interval; the fetcher returns None and the
+  volume reconstructs from other shards.
 - `replicate_deletes(vid, keys)`: journals the deletes on every other live holder (EcBlobDelete),
   so losing any one server cannot bring a deleted needle back. Raises EcJournalNotReplicated
   naming the holders that failed.
@@ -31,6 +32,7 @@ from dataplane.volume.engine.ec.ec_volume import ShardFetcher
 log = logging.getLogger(__name__)
 
 SHARD_MAP_SECONDS = 10.0  # how long a volume's shard holders are trusted without asking again
+MIN_REFRESH_SECONDS = 2.0  # a failed read looks the holders up again, at most this often
 PEER_BACKOFF_SECONDS = 5.0  # a holder that failed is not asked again for this long
 READ_TIMEOUT_SECONDS = 10.0
 LOOKUP_TIMEOUT_SECONDS = 5.0
@@ -135,8 +137,8 @@ class EcPeers:
                 data = self._read_from(peer, volume_id, shard, offset, length)
                 if data is not None:
                     return data
-            if not holders and attempt == 0 and self._clock() - shard_map.fetched_at < 1.0:
-                break  # just looked up: nobody else holds it
+            if attempt == 0 and self._clock() - shard_map.fetched_at < MIN_REFRESH_SECONDS:
+                break  # looked up moments ago: asking the master again would not change it
         return None
 
     def _read_from(self, peer: str, volume_id: int, shard: int, offset: int, length: int) -> bytes | None:
