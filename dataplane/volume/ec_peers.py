@@ -68,6 +68,7 @@ class EcPeers:
         self._channels: dict[str, grpc.Channel] = {}
         self._maps: dict[int, ShardMap] = {}
         self._failed: dict[str, float] = {}  # peer -> when it last failed
+        self._refreshed: dict[int, float] = {}  # volume -> when a failed read last looked it up
         self._preferred = 0
 
     # ---- locations -----------------------------------------------------------------------
@@ -87,6 +88,8 @@ class EcPeers:
         found = self._lookup(volume_id)
         with self._lock:
             self._maps[volume_id] = found
+            if refresh:
+                self._refreshed[volume_id] = found.fetched_at
         return found
 
     def _lookup(self, volume_id: int) -> ShardMap:
@@ -129,19 +132,27 @@ class EcPeers:
         return fetch
 
     def read_shard(self, volume_id: int, shard: int, offset: int, length: int) -> bytes | None:
-        """The range from some live holder of the shard, or None if none can give it."""
+        """The range from some live holder of the shard, or None if none can give it. A holder
+        that says it lacks the shard (moved by ec.balance) means the map is stale: look again.
+        No usable holder looks again too, but at most every MIN_REFRESH_SECONDS per volume (a
+        dead server's shards would otherwise cost a master lookup per interval)."""
         for attempt in range(2):
             shard_map = self.shard_map(volume_id, refresh=attempt > 0)
             holders = [p for p in shard_map.holders.get(shard, ()) if self._usable(p)]
+            stale = False
             for peer in holders:
-                data = self._read_from(peer, volume_id, shard, offset, length)
+                data, lacks = self._read_from(peer, volume_id, shard, offset, length)
                 if data is not None:
                     return data
-            if attempt == 0 and self._clock() - shard_map.fetched_at < MIN_REFRESH_SECONDS:
-                break  # looked up moments ago: asking the master again would not change it
+                stale = stale or lacks
+            recently = self._clock() - self._refreshed.get(volume_id, -1e9) < MIN_REFRESH_SECONDS
+            if attempt == 0 and not stale and recently:
+                break
         return None
 
-    def _read_from(self, peer: str, volume_id: int, shard: int, offset: int, length: int) -> bytes | None:
+    def _read_from(self, peer: str, volume_id: int, shard: int, offset: int,
+                   length: int) -> tuple[bytes | None, bool]:
+        """(the bytes or None, whether the peer said it does not hold the shard)."""
         stub = volume_pb2_grpc.VolumeAdminStub(self._channel(peer))
         request = volume_pb2.EcShardReadRequest(volume_id=volume_id, shard_id=shard, offset=offset,
                                                 size=length)
@@ -150,10 +161,11 @@ class EcPeers:
         except grpc.RpcError as err:
             code = err.code() if isinstance(err, grpc.Call) else None
             log.info("ec shard read failed peer=%s vid=%d shard=%d code=%s", peer, volume_id, shard, code)
-            if code != grpc.StatusCode.NOT_FOUND:
-                self._mark_failed(peer)
-            return None
-        return data if len(data) == length else None
+            if code == grpc.StatusCode.NOT_FOUND:
+                return None, True
+            self._mark_failed(peer)
+            return None, False
+        return (data, False) if len(data) == length else (None, False)
 
     # ---- deletes -------------------------------------------------------------------------
 
