@@ -185,8 +185,10 @@ class EcPeers:
         return len(servers)
 
     def forget(self, volume_id: int) -> None:
+        """Drop what is cached about the volume's holders (the next read asks the masters)."""
         with self._lock:
             self._maps.pop(volume_id, None)
+            self._refreshed.pop(volume_id, None)
 
     def close(self) -> None:
         with self._lock:

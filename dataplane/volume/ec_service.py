@@ -37,6 +37,7 @@ from dataplane.volume.engine.ec.geometry import TOTAL_SHARDS, shard_ext
 from dataplane.volume.engine.ec.index import read_journal
 from dataplane.volume.engine.ec_mounts import AlreadyEncoded, EncodeInProgress, ShardsMissing
 from dataplane.volume.engine.files import fsync_dir, unlink_if_exists
+from dataplane.volume.engine.needle import Needle
 from dataplane.volume.engine.store import Store
 from dataplane.volume.engine.types import VolumeId
 from dataplane.volume.errors import ReplicationFailed
@@ -290,6 +291,17 @@ async def _pull(stub: volume_pb2_grpc.VolumeAdminStub, vid: int, collection: str
     return written
 
 
+def read_ec_needle(ec: EcVolume, peers: EcPeers, key: int, cookie: int) -> Needle:
+    """GET of a needle of an EC volume held here (from a worker thread): local shards, other
+    holders', or reconstructed. Too few shards with a cached holder map is read once more with a
+    fresh one: shards may have moved (ec.balance) or been rebuilt since the map was cached."""
+    try:
+        return ec.read_needle(key, cookie, peers.fetcher(ec.id))
+    except ec_errors.TooFewShards:
+        peers.forget(ec.id)
+        return ec.read_needle(key, cookie, peers.fetcher(ec.id))
+
+
 async def delete_ec_needle(ec: EcVolume, peers: EcPeers, key: int, cookie: int) -> int:
     """DELETE of a needle in an EC volume held here; the needle's Size. Journaled here, then on
     every other live holder (ReplicationFailed if one fails; the delete stands here)."""
@@ -302,4 +314,4 @@ async def delete_ec_needle(ec: EcVolume, peers: EcPeers, key: int, cookie: int) 
     return size
 
 
-__all__ = ["EcAdminRpcs", "delete_ec_needle"]
+__all__ = ["EcAdminRpcs", "delete_ec_needle", "read_ec_needle"]

@@ -28,7 +28,7 @@ from dataplane.client.lookup import Location, VolumeLocations, VolumeLocator
 from dataplane.volume import http_errors
 from dataplane.volume.config import VolumeServerConfig
 from dataplane.volume.content_types import OCTET_STREAM, detect_content_type
-from dataplane.volume.engine.ec.ec_volume import EcVolume, ShardFetcher
+from dataplane.volume.engine.ec.ec_volume import EcVolume
 from dataplane.volume.engine.errors import EngineError, InvalidFileId, NeedleNotFound, VolumeNotFound
 from dataplane.volume.engine.needle import Needle, checksum
 from dataplane.volume.engine.store import Store
@@ -97,9 +97,12 @@ class VolumeHttpApi:
         self._jwt_write = checker_for(config.jwt_signing_key)
         self._jwt_read = checker_for(config.jwt_read_key)
         self._copy_counts: dict[int, int] = {}
-        # EC volumes (issue 6), set by server.py: the shard fetcher for reads of shards held
-        # elsewhere, and the delete that journals on every holder (ec_service.delete_ec_needle).
-        self.ec_fetcher: Callable[[int], ShardFetcher | None] = lambda vid: None
+        # EC volumes (issue 6), set by server.py: the read that fetches shards held elsewhere
+        # (ec_service.read_ec_needle) and the delete that journals on every holder
+        # (ec_service.delete_ec_needle).
+        self.ec_read: Callable[[EcVolume, int, int], Needle] = lambda ec, key, cookie: ec.read_needle(
+            key, cookie
+        )
         self.ec_delete: Callable[[EcVolume, int, int], Awaitable[int]] | None = None
         self._routes: dict[str, Callable[[Request], Response]] = {
             "/status": self._status,
@@ -150,8 +153,7 @@ class VolumeHttpApi:
         if not self._store.has_volume(vid):
             ec = self._store.ec.get(vid)
             if ec is not None:  # an erasure-coded volume held here: read (reconstructing) from shards
-                fetch = self.ec_fetcher(vid)
-                needle = await asyncio.to_thread(ec.read_needle, target.key, target.cookie, fetch)
+                needle = await asyncio.to_thread(self.ec_read, ec, target.key, target.cookie)
                 return needle_response(request, needle, target)
             return await self._read_elsewhere(request, target)
         query = request.query

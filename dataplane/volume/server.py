@@ -26,7 +26,7 @@ from dataplane.client.control import ControlSubscriber
 from dataplane.client.lookup import VolumeLocator
 from dataplane.volume.config import VolumeServerConfig
 from dataplane.volume.ec_peers import EcPeers
-from dataplane.volume.ec_service import delete_ec_needle
+from dataplane.volume.ec_service import delete_ec_needle, read_ec_needle
 from dataplane.volume.engine.store import Store
 from dataplane.volume.grpc_api import VolumeAdminServicer
 from dataplane.volume.heartbeat import Heartbeat, NodeIdentity
@@ -159,7 +159,7 @@ async def serve(config: VolumeServerConfig) -> RunningVolumeServer:
     public_url = config.public_url or url
     replicator.self_urls = frozenset({url, public_url})
     ec_peers = EcPeers(config.masters, lambda: replicator.self_urls)  # EC shards held elsewhere
-    api.ec_fetcher = ec_peers.fetcher
+    api.ec_read = lambda ec, key, cookie: read_ec_needle(ec, ec_peers, key, cookie)
     api.ec_delete = lambda ec, key, cookie: delete_ec_needle(ec, ec_peers, key, cookie)
     node = NodeIdentity(
         config.ip, http.port, public_url, grpc_port, config.data_center, config.rack, store.disk_type
