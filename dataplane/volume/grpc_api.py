@@ -131,18 +131,6 @@ class VolumeAdminServicer(EcAdminRpcs, volume_pb2_grpc.VolumeAdminServicer):  # 
         return volume_pb2.MarkReadOnlyResponse()
 
     @_mapped
-    async def EncodeToEc(
-        self, request: volume_pb2.EncodeToEcRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> volume_pb2.EncodeToEcResponse:
-        vid = VolumeId(request.volume_id)
-        result = await asyncio.to_thread(self._store.encode_to_ec, vid)  # CPU and disk bound
-        log.info("volume erasure coded vid=%d shard_size=%d entries=%d seconds=%.2f", vid,
-                 result.shard_size, result.entries, result.seconds)
-        self._volumes_changed()
-        return volume_pb2.EncodeToEcResponse(shard_size=result.shard_size, entries=result.entries,
-                                             seconds=result.seconds)
-
-    @_mapped
     async def VolumeCopy(
         self, request: volume_pb2.VolumeCopyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> volume_pb2.VolumeCopyResponse:

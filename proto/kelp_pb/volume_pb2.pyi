@@ -96,22 +96,6 @@ class LeaderChangedResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class EncodeToEcRequest(_message.Message):
-    __slots__ = ("volume_id",)
-    VOLUME_ID_FIELD_NUMBER: _ClassVar[int]
-    volume_id: int
-    def __init__(self, volume_id: _Optional[int] = ...) -> None: ...
-
-class EncodeToEcResponse(_message.Message):
-    __slots__ = ("shard_size", "entries", "seconds")
-    SHARD_SIZE_FIELD_NUMBER: _ClassVar[int]
-    ENTRIES_FIELD_NUMBER: _ClassVar[int]
-    SECONDS_FIELD_NUMBER: _ClassVar[int]
-    shard_size: int
-    entries: int
-    seconds: float
-    def __init__(self, shard_size: _Optional[int] = ..., entries: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
-
 class EcShardsGenerateRequest(_message.Message):
     __slots__ = ("volume_id", "collection")
     VOLUME_ID_FIELD_NUMBER: _ClassVar[int]

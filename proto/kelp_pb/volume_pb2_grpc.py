@@ -69,11 +69,6 @@ class VolumeAdminStub:
                 request_serializer=kelp__pb_dot_volume__pb2.VacuumRequest.SerializeToString,
                 response_deserializer=kelp__pb_dot_volume__pb2.VacuumResponse.FromString,
                 _registered_method=True)
-        self.EncodeToEc = channel.unary_unary(
-                '/kelp.v1.VolumeAdmin/EncodeToEc',
-                request_serializer=kelp__pb_dot_volume__pb2.EncodeToEcRequest.SerializeToString,
-                response_deserializer=kelp__pb_dot_volume__pb2.EncodeToEcResponse.FromString,
-                _registered_method=True)
         self.EcShardsGenerate = channel.unary_unary(
                 '/kelp.v1.VolumeAdmin/EcShardsGenerate',
                 request_serializer=kelp__pb_dot_volume__pb2.EcShardsGenerateRequest.SerializeToString,
@@ -186,12 +181,6 @@ class VolumeAdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Vacuum(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def EncodeToEc(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -318,11 +307,6 @@ def add_VolumeAdminServicer_to_server(servicer, server):
                     servicer.Vacuum,
                     request_deserializer=kelp__pb_dot_volume__pb2.VacuumRequest.FromString,
                     response_serializer=kelp__pb_dot_volume__pb2.VacuumResponse.SerializeToString,
-            ),
-            'EncodeToEc': grpc.unary_unary_rpc_method_handler(
-                    servicer.EncodeToEc,
-                    request_deserializer=kelp__pb_dot_volume__pb2.EncodeToEcRequest.FromString,
-                    response_serializer=kelp__pb_dot_volume__pb2.EncodeToEcResponse.SerializeToString,
             ),
             'EcShardsGenerate': grpc.unary_unary_rpc_method_handler(
                     servicer.EcShardsGenerate,
@@ -584,33 +568,6 @@ class VolumeAdmin:
             '/kelp.v1.VolumeAdmin/Vacuum',
             kelp__pb_dot_volume__pb2.VacuumRequest.SerializeToString,
             kelp__pb_dot_volume__pb2.VacuumResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def EncodeToEc(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/kelp.v1.VolumeAdmin/EncodeToEc',
-            kelp__pb_dot_volume__pb2.EncodeToEcRequest.SerializeToString,
-            kelp__pb_dot_volume__pb2.EncodeToEcResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,19 +1,14 @@
-"""The erasure-coded volumes one server holds, and turning a sealed volume into one.
+"""The erasure-coded volumes one server holds, and its half of ec.encode/rebuild/balance/decode.
 
 `EcMounts` keeps an `ec.EcVolume` per volume id whose `.ecx` sits in one of the server's
-directories (its shards may be spread over several). `encode_in_place` is the volume server's
-half of `ec.encode`: the volume must be read-only; its 14 shards, `.ecx` and `.vif` are written
-(ec.encode_volume renames shards into place only when all are whole), and only then is the
-source's `.dat`/`.idx` removed and the EC volume mounted, so a failed or killed encode leaves
-the volume as it was. (The `.vif` now holds the EC config; it stays.)
-
-The cluster's half (issue 6: ec.encode/rebuild/balance/decode across servers): `generate`
-writes the EC files next to a read-only volume and keeps the volume (the shell deletes it once
-the shards are spread and mounted; one generate per volume at a time, a second is refused),
-`mount_shards`/`unmount_shards`/`delete_shards` manage what this server holds, `receive_path`
-names where copied-in files go, `rebuild` writes missing shards from ten or more local ones,
-`to_volume` decodes back to `.dat`/`.idx`. A `.vif` is shared by a volume and its EC volume (one
-file name): `volume_deleted` restores the EC one after the source volume's files are removed.
+directories (its shards may be spread over several). `generate` writes the EC files next to a
+read-only volume and keeps the volume (the shell deletes it once the shards are spread and
+mounted; one generate per volume at a time, a second is refused; ec.encode_volume renames shards
+into place only when all are whole), `mount_shards`/`unmount_shards`/`delete_shards` manage what
+this server holds, `receive_path` names where copied-in files go, `rebuild` writes missing shards
+from ten or more local ones, `to_volume` decodes back to `.dat`/`.idx`. A `.vif` is shared by a
+volume and its EC volume (one file name): `volume_deleted` restores the EC one after the source
+volume's files are removed.
 
 Storage engine: file I/O only, no network; the server calls it from a worker thread.
 """
@@ -114,21 +109,6 @@ class EcMounts:
 
     def ids(self) -> list[int]:
         return sorted(self._volumes)
-
-    def encode_in_place(self, volume: Volume) -> EncodeResult:
-        """Shards from a read-only volume, then the source's data files go and the EC volume is
-        mounted (see the module doc). The caller has taken the volume out of its table."""
-        if not volume.read_only:
-            raise NotReadOnly(volume.id)
-        result = encode_volume(volume.base, fmt=self.fmt)
-        volume.close()
-        for ext in (".dat", ".idx", ".cpd", ".cpx", ".note"):
-            unlink_if_exists(volume.base + ext)
-        shutil.rmtree(volume.base + ".ldb", ignore_errors=True)
-        self.mount(volume.id, volume.collection)
-        return result
-
-    # ---- the cluster's operations (issue 6) ----------------------------------------------
 
     def generate(self, volume: Volume) -> EncodeResult:
         """Write the EC files of a read-only volume next to it; the volume stays. Raises

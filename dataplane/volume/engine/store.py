@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dataplane.volume.engine.ec.encoder import EncodeResult
-from dataplane.volume.engine.ec_mounts import EcMounts, NotReadOnly
+from dataplane.volume.engine.ec_mounts import EcMounts
 from dataplane.volume.engine.errors import CorruptVolume, NoFreeSlot, VolumeExists, VolumeNotFound
 from dataplane.volume.engine.idx import IdxFormat
 from dataplane.volume.engine.needle import Needle
@@ -157,26 +157,6 @@ class Store:
             loc.volumes[vid] = v
         log.info("created volume vid=%d collection=%s replication=%s ttl=%s dir=%s", vid, collection, rp,
                  ttl, loc.directory)
-
-    def encode_to_ec(self, vid: VolumeId) -> EncodeResult:
-        """ec.encode on this server: the read-only volume becomes an EC volume (ec_mounts.py).
-        Raises VolumeNotFound, NotReadOnly; on any failure the volume stays as it was."""
-        v = self._get(vid)
-        if not v.read_only:
-            raise NotReadOnly(vid)
-        with self._lock:
-            self._volumes.pop(vid, None)
-            for loc in self._locations:
-                loc.volumes.pop(vid, None)
-        try:
-            return self.ec.encode_in_place(v)
-        except BaseException:
-            with self._lock:  # back in the table, untouched (shards are renamed in only when whole)
-                self._volumes[vid] = v
-                for loc in self._locations:
-                    if loc.directory == v.directory:
-                        loc.volumes[vid] = v
-            raise
 
     def generate_ec(self, vid: VolumeId) -> EncodeResult:
         """ec.encode's first step on this server: EC files next to the read-only volume, which
