@@ -188,8 +188,10 @@ class EcEncodeCommand(Command):
         if not vids:
             env.write("no volumes to erasure code")
             return
-        for vid in vids:
-            await self.encode(env, await _topology(env), vid)
+        with env.progress_bar(len(vids), "volumes erasure coded") as bar:
+            for vid in vids:
+                await self.encode(env, await _topology(env), vid)
+                bar.step()
 
     def _select(self, env: ShellEnv, servers: tuple[ServerReport, ...], flags: Flags, limit: int,
                 quiet: float) -> list[int]:
@@ -221,6 +223,7 @@ class EcEncodeCommand(Command):
         collection = next(v.collection for v in replicas[0].volumes if v.volume_id == vid)
         volumes = env.volumes(self.name)
         ec = ec_servers(env, self.name)
+        await env.confirm_locked(self.name)  # before each volume: a lost lock stops the rest
         for replica in replicas:
             await volumes.mark_read_only(replica, vid, True)
         source = replicas[0]
@@ -274,7 +277,9 @@ class EcEncodeCommand(Command):
                 except CommandFailed as cleanup:
                     env.write(f"volume {vid}: could not remove new shards on {server.address}: {cleanup}")
             raise
-        # Every shard is mounted where the plan puts it: only now may the source go.
+        # Every shard is mounted where the plan puts it: only now may the source go (and only
+        # while this session still holds the lock).
+        await env.confirm_locked(self.name)
         for replica in replicas:
             await volumes.delete_volume(replica, vid)
         env.write(f"volume {vid}: erasure coded; source removed from "
@@ -314,7 +319,7 @@ class EcRebuildCommand(_PlanCommand):
             await env.confirm_locked(self.name)
         servers = await _topology(env)
         unrecoverable: list[str] = []
-        rebuilt = 0
+        todo: list[tuple[EcVolumeView, ServerReport]] = []
         for vid, view in sorted(ec_volumes(servers).items()):
             if not self.selected(flags, view):
                 continue
@@ -328,14 +333,16 @@ class EcRebuildCommand(_PlanCommand):
             rebuilder = _most_shards(view)
             env.write(f"ec volume {vid}: missing shards {_shards_text(missing)}; "
                       f"rebuild on {rebuilder.address}")
-            if not act:
-                continue
-            await self.rebuild(env, view, rebuilder)
-            rebuilt += 1
+            todo.append((view, rebuilder))
         if not act:
             env.write("dry run: add -apply (or -force) to rebuild")
-        elif rebuilt:
-            env.write(f"rebuilt {rebuilt} ec volumes; run ec.balance to spread the new shards")
+        elif todo:
+            with env.progress_bar(len(todo), "ec volumes rebuilt") as bar:
+                for view, rebuilder in todo:
+                    await env.confirm_locked(self.name)
+                    await self.rebuild(env, view, rebuilder)
+                    bar.step()
+            env.write(f"rebuilt {len(todo)} ec volumes; run ec.balance to spread the new shards")
         if unrecoverable:
             reason = "fewer than 10 shards left, cannot rebuild: " + ", ".join(unrecoverable)
             raise CommandFailed(self.name, reason)
@@ -369,9 +376,32 @@ class EcBalanceCommand(_PlanCommand):
         if act:
             await env.confirm_locked(self.name)
         servers = await _topology(env)
+        steps = self.plan(env, flags, servers)
+        if not steps:
+            env.write("ec shards are balanced")
+            return
+        if not act:
+            env.write("dry run: add -apply (or -force) to act")
+            return
         by_address = {s.address: s for s in servers}
-        ec = ec_servers(env, self.name) if act else None
-        steps = 0
+        ec = ec_servers(env, self.name)
+        with env.progress_bar(len(steps), "shard moves") as bar:
+            for step in steps:
+                await env.confirm_locked(self.name)
+                source = by_address[step.source]
+                if step.target is None:
+                    await ec.delete_shards(source, step.volume_id, step.collection, [step.shard])
+                else:
+                    target = by_address[step.target]
+                    await ec.copy(target, source, step.volume_id, step.collection, [step.shard],
+                                  index_files=step.index_files)
+                    await ec.mount(target, step.volume_id, step.collection, [step.shard])
+                    await ec.delete_shards(source, step.volume_id, step.collection, [step.shard])
+                bar.step()
+
+    def plan(self, env: ShellEnv, flags: Flags, servers: tuple[ServerReport, ...]) -> list[_BalanceStep]:
+        """Duplicates to delete and moves to make, each printed."""
+        steps: list[_BalanceStep] = []
         for vid, view in sorted(ec_volumes(servers).items()):
             if not self.selected(flags, view):
                 continue
@@ -380,26 +410,27 @@ class EcBalanceCommand(_PlanCommand):
                 placement[shard] = holders[0].address
                 for extra in holders[1:]:  # a duplicate (a rebuilt shard whose server came back)
                     env.write(f"ec volume {vid}: delete duplicate shard {shard} on {extra.address}")
-                    steps += 1
-                    if ec is not None:
-                        await ec.delete_shards(extra, vid, view.collection, [shard])
+                    steps.append(_BalanceStep(vid, view.collection, shard, extra.address, None, False))
             for move in rebalance(placement_servers(servers), placement):
                 env.write(f"ec volume {vid}: move shard {move.shard} {move.source} -> {move.target}")
-                steps += 1
-                if ec is None:
-                    continue
-                source, target = by_address[move.source], by_address[move.target]
                 # Index files only to a server holding nothing of the volume (never over a journal).
-                first = not any(e.volume_id == vid for e in target.ec_shards)
-                first = first and move.target not in placement.values()
-                await ec.copy(target, source, vid, view.collection, [move.shard], index_files=first)
-                await ec.mount(target, vid, view.collection, [move.shard])
-                await ec.delete_shards(source, vid, view.collection, [move.shard])
+                first = move.target not in placement.values() and not any(
+                    e.volume_id == vid for s in servers if s.address == move.target for e in s.ec_shards)
+                steps.append(_BalanceStep(vid, view.collection, move.shard, move.source, move.target, first))
                 placement[move.shard] = move.target
-        if not steps:
-            env.write("ec shards are balanced")
-        elif not act:
-            env.write("dry run: add -apply (or -force) to act")
+        return steps
+
+
+@dataclass(frozen=True, slots=True)
+class _BalanceStep:
+    """Delete `shard` on `source` (target None: a duplicate), or move it to `target`."""
+
+    volume_id: int
+    collection: str
+    shard: int
+    source: str
+    target: str | None
+    index_files: bool
 
 
 class EcDecodeCommand(Command):
@@ -425,8 +456,11 @@ class EcDecodeCommand(Command):
                   if (not only or vid == only) and collection_matches(flags.text("collection"), v.collection)]
         if not chosen:
             env.write("no ec volumes to decode")
-        for view in chosen:
-            await self.decode(env, view)
+        with env.progress_bar(len(chosen), "ec volumes decoded") as bar:
+            for view in chosen:
+                await env.confirm_locked(self.name)
+                await self.decode(env, view)
+                bar.step()
 
     async def decode(self, env: ShellEnv, view: EcVolumeView) -> None:
         vid = view.volume_id

@@ -12,12 +12,15 @@ Standard library only.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from controlplane.shell.admin_lease import AdminLease
 from controlplane.shell.errors import CommandFailed
 from controlplane.shell.master_pool import MasterPool
+from controlplane.shell.progress import Progress
 
 if TYPE_CHECKING:  # the seam's implementation imports grpc; the env does not
     from controlplane.shell.ec_servers import EcServers
@@ -42,10 +45,26 @@ class ShellEnv:
     # rather than failing for want of a `lock` line; it is given back when the env closes.
     lock_on_demand: bool = False
     lock_client_name: str = ""  # who the lock names when taken on demand ("" = kelp shell@host)
+    progress: Progress | None = None  # the bar of the long operation running now, if any
 
     def write(self, text: str) -> None:
-        """Print `text`, ending it with a newline if it has none."""
-        self.out.write(text if text.endswith("\n") else text + "\n")
+        """Print `text`, ending it with a newline if it has none (above the progress bar, if
+        one is drawn)."""
+        if self.progress is not None:
+            self.progress.note(text)
+        else:
+            self.out.write(text if text.endswith("\n") else text + "\n")
+
+    @contextlib.contextmanager
+    def progress_bar(self, total: int, what: str) -> Iterator[Progress]:
+        """A bar of `total` steps for a long operation; `write` prints above it meanwhile."""
+        bar = Progress(self.out, total, what)
+        self.progress = bar
+        try:
+            yield bar
+        finally:
+            self.progress = None
+            bar.done()
 
     async def close(self) -> None:
         """The session ends: give back the admin lock if it holds one, close volume channels."""

@@ -1,5 +1,6 @@
-"""A progress bar for long shell commands (volume copies, balance moves), drawn in place on a
-terminal and silent otherwise (scripts and maintenance runs get the per-step lines instead).
+"""A progress bar for long shell commands (volume copies, balance moves, EC encodes and
+rebuilds), drawn in place on a terminal and silent otherwise (scripts and maintenance runs get
+the per-step lines instead).
 
 Standard library only.
 """
@@ -13,7 +14,8 @@ BAR_WIDTH = 30
 
 class Progress:
     """`step(line)` after each unit of work prints its line (above the bar on a terminal) and
-    advances the bar; `done()` once at the end clears the bar."""
+    advances the bar; `note(line)` prints a line without advancing; `done()` once at the end
+    clears the bar."""
 
     def __init__(self, stream: TextIO, total: int, what: str) -> None:
         isatty = getattr(stream, "isatty", None)
@@ -23,10 +25,14 @@ class Progress:
         self._what = what
         self.count = 0
 
-    def step(self, line: str) -> None:
+    def step(self, line: str = "") -> None:
         self.count += 1
+        self.note(line)
+
+    def note(self, line: str) -> None:
         self._clear()
-        self._stream.write(line.rstrip("\n") + "\n")
+        if line:
+            self._stream.write(line.rstrip("\n") + "\n")
         if self._on:
             filled = BAR_WIDTH * min(self.count, self._total) // self._total
             bar = "#" * filled + "." * (BAR_WIDTH - filled)

@@ -25,7 +25,6 @@ from controlplane.shell.env import ShellEnv
 from controlplane.shell.errors import CommandFailed, CommandUsageError
 from controlplane.shell.flags import Flags, FlagSet
 from controlplane.shell.master_admin import ServerReport, VolumeReport
-from controlplane.shell.progress import Progress
 from controlplane.shell.registry import Command
 from dataplane.volume.engine.errors import InvalidReplication
 from dataplane.volume.engine.types import ReplicaPlacement
@@ -115,9 +114,8 @@ class VolumeFixReplicationCommand(Command):
             env.write("(plan only: add -apply to act)")
             return
         failed: set[int] = set()
-        progress = Progress(env.out, len(plan.adds) + len(plan.removes), "replicas fixed")
         volumes_api = env.volumes(self.name)
-        try:
+        with env.progress_bar(len(plan.adds) + len(plan.removes), "replicas fixed") as progress:
             for add in plan.adds:
                 await env.confirm_locked(self.name)
                 source, target = _report(servers, add.source), _report(servers, add.target)
@@ -136,8 +134,6 @@ class VolumeFixReplicationCommand(Command):
                 await env.confirm_locked(self.name)
                 await volumes_api.delete_volume(_report(servers, remove.holder), remove.volume_id)
                 progress.step(f"volume {remove.volume_id}: removed from {remove.holder}")
-        finally:
-            progress.done()
         if failed:
             raise CommandFailed(self.name, f"copies failed for volumes {sorted(failed)}")
 
@@ -173,9 +169,8 @@ class VolumeBalanceCommand(Command):
         if not _applying(flags):
             env.write("(plan only: add -apply to act)")
             return
-        progress = Progress(env.out, len(moves), "moves")
         volumes_api = env.volumes(self.name)
-        try:
+        with env.progress_bar(len(moves), "moves") as progress:
             for move in moves:
                 await env.confirm_locked(self.name)
                 source, target = _report(servers, move.source), _report(servers, move.target)
@@ -193,8 +188,6 @@ class VolumeBalanceCommand(Command):
                 if not replica.read_only:
                     await volumes_api.mark_read_only(target, move.volume_id, False)
                 progress.step(f"volume {move.volume_id}: moved from {move.source} to {move.target}")
-        finally:
-            progress.done()
 
 
 class VolumeConfigureReplicationCommand(Command):
