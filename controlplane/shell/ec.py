@@ -22,10 +22,11 @@ Imports controlplane.shell only (the volume servers through the `EcServers` seam
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from controlplane.shell.ec_placement import (
@@ -43,6 +44,11 @@ from controlplane.shell.master_admin import ServerReport
 from controlplane.shell.registry import Command
 
 DATA_SHARDS = 10
+# After acting, a command waits (at most this long) until the masters' view shows the result,
+# so the next command of a script (ec.rebuild then ec.balance) plans from it: volume servers
+# report changes on their next heartbeat, a moment later.
+SETTLE_SECONDS = 10.0
+SETTLE_POLL_SECONDS = 0.2
 SHARDS_PER_VOLUME_SLOT = 10  # weed counts a free volume slot as room for 10 shards
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -139,6 +145,26 @@ async def _topology(env: ShellEnv) -> tuple[ServerReport, ...]:
     return await env.masters.call_read(lambda master: master.volume_topology())
 
 
+async def _settle(env: ShellEnv, what: str, done: Callable[[tuple[ServerReport, ...]], bool]) -> None:
+    """Wait until the topology satisfies `done` (the volume servers' reports of what was just
+    done have reached the masters), at most SETTLE_SECONDS; say so if they have not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_SECONDS
+    while not done(await _topology(env)):
+        if loop.time() >= deadline:
+            env.write(f"the masters do not show {what} yet; a later command may see the old layout")
+            return
+        await asyncio.sleep(SETTLE_POLL_SECONDS)
+
+
+def _shard_count(servers: Iterable[ServerReport], vid: int) -> int:
+    return len({s for server in servers for e in server.ec_shards if e.volume_id == vid for s in e.shard_ids})
+
+
+def _has_volume(servers: Iterable[ServerReport], vid: int) -> bool:
+    return any(v.volume_id == vid for server in servers for v in server.volumes)
+
+
 async def _merge_journals(env: ShellEnv, servers: EcServers, view: EcVolumeView, target: ServerReport) -> int:
     """Journal on `target` every delete any holder journaled (a rebuild or decode there must
     not bring a deleted needle back because its own journal missed it)."""
@@ -192,6 +218,8 @@ class EcEncodeCommand(Command):
             for vid in vids:
                 await self.encode(env, await _topology(env), vid)
                 bar.step()
+        await _settle(env, "every encoded volume's 14 shards", lambda servers: all(
+            _shard_count(servers, vid) == TOTAL_SHARDS and not _has_volume(servers, vid) for vid in vids))
 
     def _select(self, env: ShellEnv, servers: tuple[ServerReport, ...], flags: Flags, limit: int,
                 quiet: float) -> list[int]:
@@ -334,7 +362,9 @@ class EcRebuildCommand(_PlanCommand):
             env.write(f"ec volume {vid}: missing shards {_shards_text(missing)}; "
                       f"rebuild on {rebuilder.address}")
             todo.append((view, rebuilder))
-        if not act:
+        if not todo and not unrecoverable:
+            env.write("every ec volume has its 14 shards")
+        elif not act:
             env.write("dry run: add -apply (or -force) to rebuild")
         elif todo:
             with env.progress_bar(len(todo), "ec volumes rebuilt") as bar:
@@ -342,6 +372,8 @@ class EcRebuildCommand(_PlanCommand):
                     await env.confirm_locked(self.name)
                     await self.rebuild(env, view, rebuilder)
                     bar.step()
+            await _settle(env, "the rebuilt shards", lambda servers: all(
+                _shard_count(servers, view.volume_id) == TOTAL_SHARDS for view, _ in todo))
             env.write(f"rebuilt {len(todo)} ec volumes; run ec.balance to spread the new shards")
         if unrecoverable:
             reason = "fewer than 10 shards left, cannot rebuild: " + ", ".join(unrecoverable)
@@ -398,6 +430,9 @@ class EcBalanceCommand(_PlanCommand):
                     await ec.mount(target, step.volume_id, step.collection, [step.shard])
                     await ec.delete_shards(source, step.volume_id, step.collection, [step.shard])
                 bar.step()
+        await _settle(env, "the moved shards", lambda servers: all(
+            _holders(servers, step.volume_id, step.shard) == {step.target} for step in steps
+            if step.target is not None))
 
     def plan(self, env: ShellEnv, flags: Flags, servers: tuple[ServerReport, ...]) -> list[_BalanceStep]:
         """Duplicates to delete and moves to make, each printed."""
@@ -419,6 +454,11 @@ class EcBalanceCommand(_PlanCommand):
                 steps.append(_BalanceStep(vid, view.collection, move.shard, move.source, move.target, first))
                 placement[move.shard] = move.target
         return steps
+
+
+def _holders(servers: Iterable[ServerReport], vid: int, shard: int) -> set[str]:
+    return {server.address for server in servers for e in server.ec_shards
+            if e.volume_id == vid and shard in e.shard_ids}
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +501,9 @@ class EcDecodeCommand(Command):
                 await env.confirm_locked(self.name)
                 await self.decode(env, view)
                 bar.step()
+        await _settle(env, "the decoded volumes", lambda servers: all(
+            _has_volume(servers, view.volume_id) and not _shard_count(servers, view.volume_id)
+            for view in chosen))
 
     async def decode(self, env: ShellEnv, view: EcVolumeView) -> None:
         vid = view.volume_id

@@ -15,9 +15,10 @@ from controlplane.shell.registry import Command
 
 
 def render_volume_list(servers: tuple[ServerReport, ...], collection: str = "") -> str:
-    """weed's tree: data center, rack, server (volumes/slots), then one line per volume."""
+    """weed's tree: data center, rack, server (volumes/slots), then one line per volume and per
+    erasure-coded volume with shards there."""
     lines: list[str] = []
-    total = 0
+    total = ec_total = 0
     last_dc = last_rack = None
     for server in servers:
         if server.data_center != last_dc:
@@ -36,7 +37,14 @@ def render_volume_list(servers: tuple[ServerReport, ...], collection: str = "") 
                 + (f" disk:{v.disk_type}" if v.disk_type else "")
             )
         total += len(shown)
-    lines.append(f"total {len(servers)} volume servers, {total} volume replicas")
+        for e in server.ec_shards:  # as weed lists them: the shard ids this server holds
+            if not collection or e.collection == collection:
+                shards = " ".join(str(i) for i in e.shard_ids)
+                lines.append(f"      ec volume id:{e.volume_id} collection:\"{e.collection}\" "
+                             f"shards:[{shards}]")
+                ec_total += len(e.shard_ids)
+    lines.append(f"total {len(servers)} volume servers, {total} volume replicas"
+                 + (f", {ec_total} ec shards" if ec_total else ""))
     return "\n".join(lines)
 
 

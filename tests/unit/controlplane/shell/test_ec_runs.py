@@ -9,6 +9,9 @@ import asyncio
 import io
 from collections.abc import Iterable
 
+import pytest
+
+from controlplane.shell import ec as ec_commands
 from controlplane.shell.ec_servers import EcCallFailed
 from controlplane.shell.env import ShellEnv
 from controlplane.shell.master_admin import EcShards, ServerReport, VolumeReport
@@ -20,6 +23,12 @@ from tests.unit.controlplane.shell.fake_masters import FakeCluster
 from tests.unit.controlplane.shell.test_volume_commands import FakeVolumeServers
 
 ALL = (1 << 14) - 1
+
+
+@pytest.fixture(autouse=True)
+def _short_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake topology never changes: don't wait 10 s for the masters to show a result."""
+    monkeypatch.setattr(ec_commands, "SETTLE_SECONDS", 0.05)
 
 
 class FakeEcServers:
@@ -114,6 +123,7 @@ def test_encode_spreads_then_removes_the_source() -> None:
     assert volumes.calls[0] == ("mark", "s1:8080", 5, True)
     assert volumes.calls[-1] == ("delete", "s1:8080", 5, False)
     assert "erasure coded; source removed" in out.getvalue()
+    assert "the masters do not show every encoded volume's 14 shards yet" in out.getvalue()
 
 
 def test_a_failed_copy_keeps_the_source_and_removes_every_new_shard() -> None:

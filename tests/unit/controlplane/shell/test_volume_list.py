@@ -6,7 +6,7 @@ import asyncio
 import io
 
 from controlplane.shell.env import ShellEnv
-from controlplane.shell.master_admin import ServerReport, VolumeReport
+from controlplane.shell.master_admin import EcShards, ServerReport, VolumeReport
 from controlplane.shell.master_pool import MasterPool
 from controlplane.shell.registry import Registry
 from controlplane.shell.session import Session
@@ -20,7 +20,8 @@ def volume(vid: int, collection: str = "") -> VolumeReport:
 def test_tree_and_collection_filter() -> None:
     cluster = FakeCluster(["m1:9333"], leader="m1:9333", servers=[
         ServerReport("10.0.0.1:8080", "dc1", "r1", 8, (volume(1), volume(2, "pics"))),
-        ServerReport("10.0.0.2:8080", "dc1", "r2", 8, (volume(1),)),
+        ServerReport("10.0.0.2:8080", "dc1", "r2", 8, (volume(1),), 0,
+                     (EcShards(9, "pics", 0b1000_0000_0101),)),
     ])
 
     def run(script: str) -> str:
@@ -35,6 +36,8 @@ def test_tree_and_collection_filter() -> None:
     assert lines[3] == ('      volume id:1 size:1024 collection:"" file_count:1 delete_count:0 '
                         "deleted_bytes:0 replica_placement:001 read_only:false")
     assert "read_only:true" in lines[4] and lines[5] == "  Rack r2"
-    assert lines[-1] == "total 2 volume servers, 3 volume replicas"
+    assert lines[-2] == '      ec volume id:9 collection:"pics" shards:[0 2 11]'
+    assert lines[-1] == "total 2 volume servers, 3 volume replicas, 3 ec shards"
     only = run("volume.list -collection=pics")
-    assert only.count("volume id:") == 1 and 'collection:"pics"' in only
+    assert only.count("volume id:") == 2 and only.count('collection:"pics"') == 2
+    assert "ec shards" not in run("volume.list -collection=other")
