@@ -66,10 +66,10 @@ class LeaderLock:
         self.token = 0
         self._renewer: asyncio.Task[None] | None = None
 
-    async def acquire(self, message: str, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
-        """Raises AdminLockHeld when someone else kept it for `wait_seconds`, NotLeader."""
+    async def acquire(self, message: str) -> None:
+        """Raises AdminLockHeld when someone else kept it for LOCK_WAIT_SECONDS, NotLeader."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_seconds
+        deadline = loop.time() + LOCK_WAIT_SECONDS
         while True:
             try:
                 self.token, _ = await self._core.lease_admin_lock(LOCK_NAME, self.client_name, 0, message)
