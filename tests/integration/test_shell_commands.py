@@ -139,3 +139,60 @@ def test_fs_commands_read_a_real_filer(cluster_factory: ClusterFactory) -> None:
     assert missing.returncode == 1 and "HTTP 404" in missing.stderr
     relative = kelp_shell([cluster.master], f"fs.ls -filer={filer} docs")
     assert relative.returncode == 1 and "absolute path" in relative.stderr
+
+
+def test_volume_balance_moves_volumes_onto_a_new_server(cluster_factory: ClusterFactory) -> None:
+    """A server joins a one-server cluster: `volume.balance` prints its plan, `-force` moves
+    volumes until the two hold about as many, and every file reads back from its new holder."""
+    import time
+
+    from ops.localcluster import http_call, http_get_json, multipart_file
+
+    cluster = cluster_factory(1, replication="000")
+    stored: dict[str, bytes] = {}
+    for n in range(24):
+        assign = http_call(cluster.master, "GET", "/dir/assign").json()
+        data = f"balance {n} ".encode() * (n + 1)
+        body, ctype = multipart_file(f"{n}.txt", data)
+        reply = http_call(assign["url"], "POST", f"/{assign['fid']}", body, {"Content-Type": ctype})
+        assert reply.status == 201
+        stored[assign["fid"]] = data
+    newcomer = cluster.add_volume().address
+
+    def holders() -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for vid in range(1, 64):
+            try:
+                reply = http_get_json(cluster.master, f"/dir/lookup?volumeId={vid}")
+            except OSError:
+                continue
+            found[vid] = [loc["url"] for loc in reply.get("locations") or []]
+        return found
+
+    before = holders()
+    assert before and all(newcomer not in where for where in before.values()), before
+    plan = kelp_shell([cluster.master], "volume.balance")
+    assert plan.returncode == 0 and "plan only" in plan.stdout, plan.stdout + plan.stderr
+    planned = [line for line in plan.stdout.splitlines() if line.endswith(f"to {newcomer}")]
+    assert planned and len(planned) == len(before) // 2, plan.stdout
+    assert holders() == before  # the plan alone moved nothing
+
+    moved = kelp_shell([cluster.master], "lock; volume.balance -force")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    deadline = time.monotonic() + 60.0
+
+    def balanced() -> bool:
+        now = holders()
+        counts = [sum(1 for where in now.values() if node.address in where) for node in cluster.volume_nodes]
+        return set(now) == set(before) and all(len(w) == 1 for w in now.values()) \
+            and max(counts) - min(counts) <= 1
+    while not balanced():
+        assert time.monotonic() < deadline, f"not balanced: {holders()}"
+        time.sleep(0.2)
+    again = kelp_shell([cluster.master], "volume.balance")
+    assert "the servers are balanced" in again.stdout, again.stdout
+    after = holders()
+    for fid, data in stored.items():
+        [url] = after[int(fid.split(",")[0])]
+        got = http_call(url, "GET", f"/{fid}")
+        assert got.status == 200 and got.body == data, (fid, url, got.status)
