@@ -100,3 +100,45 @@ def test_layout_from_vif() -> None:
                             config=EcConfig(encode_ts_ns=1))
     assert layout_for(legacy, GIB + MIB).groups == (RowGroup(1, GIB), RowGroup(1, MIB))
     assert layout_for(None, GIB).groups == (RowGroup(1024, MIB),)
+
+
+def reference_place(offset: int, dat_size: int, large: int, small: int) -> tuple[int, int]:
+    """(shard, shard offset) of one `.dat` byte, transcribed from the reference's §8.5 rule
+    (shardDatSize = datFileSize / 10, nLarge = shardDatSize // large), not from geometry.py."""
+    n_large = dat_size // 10 // large
+    if offset < n_large * large * 10:
+        block, inner = divmod(offset, large)
+        return block % 10, (block // 10) * large + inner
+    block, inner = divmod(offset - n_large * large * 10, small)
+    return block % 10, n_large * large + (block // 10) * small + inner
+
+
+def test_legacy_offsets_by_hand_two_large_rows_and_a_small_tail() -> None:
+    # Blocks scaled down to 64 (large) and 8 (small): a large row is 640 bytes, a small row 80.
+    # 1515 bytes: 1515 // 10 // 64 = 2 large rows (1280 bytes), the other 235 take 3 small rows
+    # (240 bytes, the last 5 of them padding). Shards: 2 * 64 + 3 * 8 = 152 bytes each.
+    dat_size, large, small = 1515, 64, 8
+    layout = Layout.legacy(dat_size, large_block=large, small_block=small)
+    assert layout.groups == (RowGroup(2, 64), RowGroup(3, 8))
+    assert layout.shard_size == 152 and layout.encoded_size == 1520
+    assert [(r.dat_offset, r.shard_offset, r.block) for r in layout.rows()] == [
+        (0, 0, 64), (640, 64, 64), (1280, 128, 8), (1360, 136, 8), (1440, 144, 8)]
+    by_hand = {
+        (0, 1): [Interval(0, 0, 1)],
+        (63, 2): [Interval(0, 63, 1), Interval(1, 0, 1)],  # large blocks 0 -> 1 of row 0
+        (639, 2): [Interval(9, 63, 1), Interval(0, 64, 1)],  # row 0's last byte, row 1's first
+        # 700 is 60 into row 1's block 0: 4 bytes there, all of block 1, 32 of block 2.
+        (700, 100): [Interval(0, 124, 4), Interval(1, 64, 64), Interval(2, 64, 32)],
+        # The last large byte (shard 9 at 127) runs into small block 0 (shard 0 after the large rows).
+        (1279, 3): [Interval(9, 127, 1), Interval(0, 128, 2)],
+        # 1435 is small block 19 (row 1, shard 9) 3 in; 1440 starts small row 2 on shard 0.
+        (1435, 10): [Interval(9, 139, 5), Interval(0, 144, 5)],
+        (1510, 5): [Interval(8, 150, 2), Interval(9, 144, 3)],  # small blocks 28 and 29
+        (1515, 10): [Interval(9, 147, 5)],  # cut at the encoded size: the rest would be padding
+    }
+    for (offset, length), expected in by_hand.items():
+        assert layout.locate(offset, length) == expected, (offset, length)
+    # Every byte, against the reference's rule.
+    for offset in range(dat_size):
+        shard, shard_offset = reference_place(offset, dat_size, large, small)
+        assert layout.locate(offset, 1) == [Interval(shard, shard_offset, 1)], offset
