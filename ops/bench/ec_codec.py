@@ -3,6 +3,11 @@
 needle with 4 shards gone and rebuilding those 4 shards.
 
     python -m ops.bench.ec_codec --size-mib 1024 --runs 2 [--port-range 11300-11999] [--json out.json]
+    python -m ops.bench.ec_codec --codec-only --codec-shard-kib 4 64 1024 4096
+
+The codec figures are one thread (one core), MB/s of data-shard bytes in per call (10 x the shard
+length), for shards of --codec-shard-kib each (default 4 MiB, encode_volume's buffer); ISA-L's
+own erasure_code_perf counts data + parity (14 x) for encode and data + recovered for decode.
 
 The volume (random needles of 4 KiB-1 MiB) is written once with kelp's engine; each run copies
 it to a fresh directory for kelp and for weed (a `weed master` + `weed volume` on that copy,
@@ -57,7 +62,7 @@ def bench_codec(backend: str, shard_bytes: int, seconds: float) -> dict[str, flo
     shards = dict(enumerate(data + parity))
     present = {i: a for i, a in shards.items() if i not in LOST}
     outs = [np.empty(shard_bytes, dtype=np.uint8) for _ in LOST]
-    result = {}
+    result: dict[str, float] = {}
     for name in ("encode_MBps", "reconstruct4_MBps"):
         n, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -137,19 +142,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=1024, help="volume size to encode")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--codec-seconds", type=float, default=2.0)
+    parser.add_argument("--codec-shard-kib", type=int, nargs="+", default=[4096],
+                        help="shard lengths for the raw codec figures (the first is results['codec'])")
+    parser.add_argument("--codec-only", action="store_true", help="only the raw codec figures")
     parser.add_argument("--port-range", default="", help="KELP_PORT_RANGE for the weed processes")
     parser.add_argument("--no-weed", action="store_true", help="skip weed (kelp only)")
     parser.add_argument("--json", default="", help="also write the results here")
     args = parser.parse_args(argv)
     if args.port_range:
         os.environ["KELP_PORT_RANGE"] = args.port_range
-    results: dict[str, Any] = {"codec": {}, "size_mib": args.size_mib}
+    results: dict[str, Any] = {"codec": {}, "codec_by_shard_kib": {}, "size_mib": args.size_mib}
     for backend in ("isal", "numpy"):
-        try:
-            results["codec"][backend] = bench_codec(backend, 4 * MIB, args.codec_seconds)
-        except EcBackendUnavailable as err:
-            results["codec"][backend] = {"error": str(err)}
-        print(f"codec {backend:5s} {results['codec'][backend]}", flush=True)
+        by_size: dict[int, dict[str, Any]] = {}
+        for kib in args.codec_shard_kib:
+            try:
+                by_size[kib] = dict(bench_codec(backend, kib * 1024, args.codec_seconds))
+            except EcBackendUnavailable as err:
+                by_size[kib] = {"error": str(err)}
+            print(f"codec {backend:5s} shards of {kib:6d} KiB {by_size[kib]}", flush=True)
+        results["codec"][backend] = by_size[args.codec_shard_kib[0]]
+        results["codec_by_shard_kib"][backend] = by_size
+    if args.codec_only:
+        print("RESULT_JSON " + json.dumps(results))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
     root = Path(tempfile.mkdtemp(prefix="ec-bench-", dir=os.environ.get("KELP_TMPDIR") or None))
     try:
         source = root / "source"
